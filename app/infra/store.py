@@ -1,0 +1,146 @@
+"""The event store: one eventsourcing Application over SQLite or PostgreSQL.
+
+All aggregates live in one store so that a conversion (lead, contact, account,
+opportunity) is recorded in one transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    OperationalError,
+    Transcoding,
+)
+from leadflow.infra.sidetables import SideTables, SideWrite
+from leadflow.settings import DatabaseSettings
+
+A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class EventStoreApp(Application[UUID]):
+    name = "leadflow"
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+
+def eventsourcing_env(db: DatabaseSettings) -> dict[str, str]:
+    if db.kind == "sqlite":
+        assert db.sqlite_path is not None
+        db.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(db.sqlite_path),
+            "SQLITE_LOCK_TIMEOUT": "30",
+            "APPLICATION_RECORDER_TOPIC": "leadflow.infra.recorders:LeadflowSQLiteRecorder",
+        }
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": db.dbname,
+        "POSTGRES_HOST": db.host,
+        "POSTGRES_PORT": str(db.port),
+        "POSTGRES_USER": db.user,
+        "POSTGRES_PASSWORD": db.password,
+        "POSTGRES_POOL_SIZE": "4",
+        "POSTGRES_MAX_OVERFLOW": "4",
+        "POSTGRES_PRE_PING": "y",
+        "POSTGRES_LOCK_TIMEOUT": "10",
+        "APPLICATION_RECORDER_TOPIC": "leadflow.infra.recorders:LeadflowPostgresRecorder",
+    }
+    if db.schema:
+        env["POSTGRES_SCHEMA"] = db.schema
+    return env
+
+
+class ConcurrencyExhausted(RuntimeError):
+    """A command kept colliding with concurrent writers."""
+
+
+class Store:
+    """What the application services need of persistence, and nothing more."""
+
+    def __init__(self, db: DatabaseSettings) -> None:
+        self.db = db
+        if db.kind == "postgres" and db.schema:
+            _ensure_schema(db)
+        self.app = EventStoreApp(env=eventsourcing_env(db))
+        datastore = self.app.recorder.datastore  # type: ignore[attr-defined]
+        self.side = SideTables(
+            datastore, "postgres" if db.kind == "postgres" else "sqlite", db.schema
+        )
+
+    def get(self, aggregate_id: UUID, cls: type[A]) -> A:
+        """Raises KeyError if there is no such aggregate of that type."""
+        try:
+            aggregate: Aggregate = self.app.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise KeyError(aggregate_id) from None
+        if not isinstance(aggregate, cls):
+            raise KeyError(aggregate_id)
+        return aggregate
+
+    def find(self, aggregate_id: UUID, cls: type[A]) -> A | None:
+        try:
+            return self.get(aggregate_id, cls)
+        except KeyError:
+            return None
+
+    def save(self, *aggregates: Aggregate | None, side_writes: Sequence[SideWrite] = ()) -> None:
+        self.app.save(*aggregates, side_writes=list(side_writes))
+
+    def max_position(self) -> int:
+        return self.app.recorder.max_notification_id() or 0
+
+    def close(self) -> None:
+        self.app.close()
+
+
+def retrying(fn: Callable[[], T], attempts: int = 8) -> T:
+    """Runs `fn` again when a concurrent writer got there first (optimistic concurrency)
+    or the database was briefly unavailable; `fn` must reload what it decides on."""
+    delay = 0.005
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except (IntegrityError, OperationalError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+    raise ConcurrencyExhausted("unreachable")
+
+
+def _ensure_schema(db: DatabaseSettings) -> None:
+    import psycopg
+
+    with psycopg.connect(
+        host=db.host,
+        port=db.port,
+        user=db.user,
+        password=db.password,
+        dbname=db.dbname,
+        autocommit=True,
+    ) as conn:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{db.schema}"')

@@ -1,0 +1,179 @@
+"""Validation of inbound records (engagement, spend): one rule set for topics, HTTP and files."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from leadflow.domain.engagement import ENGAGEMENT_TYPES, PROFILE_FIELDS, Engagement
+from leadflow.domain.errors import InvalidInput
+from leadflow.domain.identity import normalise_email
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+MAX_RECORD_BYTES = 64 * 1024
+MAX_FUTURE = timedelta(hours=24)
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+class InvalidRecord(ValueError):
+    """An inbound record that is rejected; `reason` is for a person to read."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PersonIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    first_name: str | None = Field(default=None, max_length=200)
+    last_name: str | None = Field(default=None, max_length=200)
+    company: str | None = Field(default=None, max_length=300)
+    job_title: str | None = Field(default=None, max_length=300)
+    country: str | None = None
+    company_size: int | None = Field(default=None, ge=0, strict=True)
+    industry: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=100)
+    product_interest: str | None = Field(default=None, max_length=200)
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str | None) -> str | None:
+        if v is not None and not _COUNTRY.match(v.upper()):
+            raise ValueError("must be an ISO 3166-1 alpha-2 code")
+        return v.upper() if v is not None else None
+
+
+class EngagementIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    event_id: str = Field(min_length=1, max_length=200)
+    type: str
+    occurred_at: datetime
+    email: str = Field(max_length=320)
+    source: str = Field(min_length=1, max_length=100)
+    campaign: str | None = Field(default=None, max_length=300)
+    person: PersonIn | None = None
+    properties: dict[str, Any] | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, v: str) -> str:
+        if v not in ENGAGEMENT_TYPES:
+            raise ValueError(
+                f"unknown type {v[:50]!r}; expected one of {', '.join(ENGAGEMENT_TYPES)}"
+            )
+        return v
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _aware(cls, v: datetime) -> datetime:
+        if v.tzinfo is None or v.utcoffset() is None:
+            raise ValueError("must carry a UTC offset (RFC 3339)")
+        return v.astimezone(UTC)
+
+
+class SpendIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    event_id: str = Field(min_length=1, max_length=200)
+    source: str = Field(min_length=1, max_length=100)
+    campaign: str | None = Field(default=None, max_length=300)
+    amount: Decimal
+    currency: str
+    period_start: date
+    period_end: date
+    replaces: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount(cls, v: Any) -> Decimal:
+        if isinstance(v, bool) or not isinstance(v, str | int | float):
+            raise ValueError("must be a decimal string or a number")
+        try:
+            d = Decimal(str(v))
+        except InvalidOperation:
+            raise ValueError("must be a decimal string or a number") from None
+        if not d.is_finite() or d < 0:
+            raise ValueError("must be a finite amount >= 0")
+        return d
+
+
+def _explain(e: ValidationError) -> str:
+    parts = []
+    for err in e.errors()[:5]:
+        loc = ".".join(str(p) for p in err["loc"]) or "(record)"
+        msg = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}")
+    return "; ".join(parts)
+
+
+def _load(raw: bytes | str | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(raw, dict):
+        data = raw
+        size = len(json.dumps(raw, default=str).encode())
+    else:
+        size = len(raw.encode() if isinstance(raw, str) else raw)
+        if size > MAX_RECORD_BYTES:
+            raise InvalidRecord(f"record is {size} bytes; the limit is {MAX_RECORD_BYTES}")
+        try:
+            data = json.loads(raw)
+        except UnicodeDecodeError:
+            raise InvalidRecord("record is not valid UTF-8") from None
+        except (json.JSONDecodeError, RecursionError) as e:
+            raise InvalidRecord(f"record is not valid JSON: {str(e)[:200]}") from None
+    if size > MAX_RECORD_BYTES:
+        raise InvalidRecord(f"record is {size} bytes; the limit is {MAX_RECORD_BYTES}")
+    if not isinstance(data, dict):
+        raise InvalidRecord("record must be a JSON object")
+    return data
+
+
+def parse_engagement(raw: bytes | str | dict[str, Any], now: datetime | None = None) -> Engagement:
+    data = _load(raw)
+    try:
+        model = EngagementIn.model_validate(data)
+    except ValidationError as e:
+        raise InvalidRecord(_explain(e)) from None
+    now = now or datetime.now(UTC)
+    if model.occurred_at > now + MAX_FUTURE:
+        raise InvalidRecord("occurred_at: more than 24 hours in the future")
+    try:
+        email = normalise_email(model.email)
+    except InvalidInput:
+        raise InvalidRecord("email: not a valid address") from None
+    person: dict[str, Any] = {}
+    if model.person is not None:
+        dumped = model.person.model_dump()
+        person = {k: v for k, v in dumped.items() if k in PROFILE_FIELDS and v is not None}
+    known = set(EngagementIn.model_fields)
+    extra = {k: v for k, v in data.items() if k not in known}
+    return Engagement(
+        event_id=model.event_id,
+        type=model.type,
+        occurred_at=model.occurred_at,
+        email=email,
+        source=model.source,
+        campaign=model.campaign,
+        person=person,
+        properties=dict(model.properties or {}),
+        extra=extra,
+    )
+
+
+def parse_spend(raw: bytes | str | dict[str, Any], currency: str) -> SpendIn:
+    data = _load(raw)
+    try:
+        model = SpendIn.model_validate(data)
+    except ValidationError as e:
+        raise InvalidRecord(_explain(e)) from None
+    if model.currency != currency:
+        raise InvalidRecord(
+            f"currency: {model.currency[:10]!r} is not the reporting currency {currency}"
+        )
+    if model.period_end < model.period_start:
+        raise InvalidRecord("period_end: before period_start")
+    return model
