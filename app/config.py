@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
 from leadflow.domain.assignment import AssignmentPolicy, AssignmentRule
 from leadflow.domain.engagement import ENGAGEMENT_TYPES, PROFILE_FIELDS
 from leadflow.domain.scoring import FitRule, ScoringPolicy
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 DEFAULTS_PATH = Path(__file__).with_name("defaults.toml")
 MATCH_FIELDS = frozenset({*PROFILE_FIELDS, "source", "campaign"})

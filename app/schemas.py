@@ -8,10 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
 from leadflow.domain.engagement import ENGAGEMENT_TYPES, PROFILE_FIELDS, Engagement
 from leadflow.domain.errors import InvalidInput
 from leadflow.domain.identity import normalise_email
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 MAX_RECORD_BYTES = 64 * 1024
 MAX_FUTURE = timedelta(hours=24)

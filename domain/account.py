@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
+
+from leadflow.domain.base import LeadflowAggregate
 from leadflow.domain.errors import HierarchyCycle
 from leadflow.domain.identity import normalise_company_name
 
@@ -16,7 +18,7 @@ Audit = dict[str, Any]
 MAX_DEPTH = 64
 
 
-class Account(Aggregate):
+class Account(LeadflowAggregate):
     @event("AccountCreated")
     def __init__(
         self,

@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
+
+from leadflow.domain.base import LeadflowAggregate
 from leadflow.domain.engagement import OPT_OUT_TYPE, Engagement, merge_profile
 from leadflow.domain.errors import InvalidInput
 
@@ -14,7 +16,7 @@ Audit = dict[str, Any]
 RELATIONSHIP_KINDS = ("reports_to", "manages", "colleague", "assistant_of", "influences", "other")
 
 
-class Contact(Aggregate):
+class Contact(LeadflowAggregate):
     @event("ContactCreated")
     def __init__(
         self,

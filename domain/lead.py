@@ -7,6 +7,8 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
+
+from leadflow.domain.base import LeadflowAggregate
 from leadflow.domain.engagement import OPT_OUT_TYPE, Engagement, merge_profile
 from leadflow.domain.errors import (
     ConversionRefused,
@@ -38,7 +40,7 @@ BANT_KEYS = ("budget", "authority", "need", "timeline")
 Audit = dict[str, Any]
 
 
-class Lead(Aggregate):
+class Lead(LeadflowAggregate):
     class EngagementRecorded(Aggregate.Event):
         """Version 2 added `extra` (unknown top-level fields of the inbound record, kept as
         given); version-1 events in old stores are upcast with none."""

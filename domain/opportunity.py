@@ -7,13 +7,15 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
+
+from leadflow.domain.base import LeadflowAggregate
 from leadflow.domain.errors import InvalidInput, OutcomeAlreadyRecorded
 
 Audit = dict[str, Any]
 
 
-class Opportunity(Aggregate):
+class Opportunity(LeadflowAggregate):
     @event("OpportunityOpened")
     def __init__(
         self,

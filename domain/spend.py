@@ -6,12 +6,14 @@ from datetime import date
 from decimal import Decimal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
+
+from leadflow.domain.base import LeadflowAggregate
 
 _NS = uuid5(NAMESPACE_URL, "urn:leadflow:spend")
 
 
-class Spend(Aggregate):
+class Spend(LeadflowAggregate):
     """One spend record; its id derives from the sender's event_id so a duplicate collides."""
 
     @staticmethod

@@ -30,8 +30,12 @@ def postgres_available() -> bool:
         import psycopg
 
         with psycopg.connect(
-            host=db.host, port=db.port, user=db.user, password=db.password,
-            dbname=db.dbname, connect_timeout=3,
+            host=db.host,
+            port=db.port,
+            user=db.user,
+            password=db.password,
+            dbname=db.dbname,
+            connect_timeout=3,
         ):
             return True
     except Exception:
@@ -47,7 +51,11 @@ def drop_schema(schema: str) -> None:
 
     db = DatabaseSettings.from_url(PG_URL, Path("."))
     with psycopg.connect(
-        host=db.host, port=db.port, user=db.user, password=db.password, dbname=db.dbname,
+        host=db.host,
+        port=db.port,
+        user=db.user,
+        password=db.password,
+        dbname=db.dbname,
         autocommit=True,
     ) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
@@ -72,7 +80,9 @@ def config() -> LeadflowConfig:
 
 
 @pytest.fixture
-def app(db_settings: DatabaseSettings, config: LeadflowConfig, tmp_path: Path) -> Iterator[Leadflow]:
+def app(
+    db_settings: DatabaseSettings, config: LeadflowConfig, tmp_path: Path
+) -> Iterator[Leadflow]:
     lf = build(Settings(data_dir=tmp_path, database=db_settings), config)
     yield lf
     lf.close()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eventsourcing.domain import Aggregate
+
 from leadflow.infra.sidetables import SideWrite
 from leadflow.infra.store import Store
 

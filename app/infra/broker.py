@@ -74,6 +74,9 @@ def wait_for_broker(
     """
     deadline = time.monotonic() + timeout
     last: Exception | None = None
+    # Short first attempts so `check` notices a dead broker quickly; growing ones so a
+    # slow remote broker still gets a fair chance.
+    budget = 0.25
     while True:
         if check is not None:
             check()
@@ -81,16 +84,12 @@ def wait_for_broker(
         if remaining <= 0:
             raise BrokerError(f"no Kafka broker answered at {bootstrap} within {timeout}s: {last}")
         try:
-            # Short attempts so `check` gets to run while the broker is still binding.
-            budget = int(min(remaining, 1.0) * 1000) + 1
-            admin = KafkaAdminClient(
-                bootstrap_servers=bootstrap, bootstrap_timeout_ms=budget, request_timeout_ms=5000
-            )
-            try:
-                admin.list_topics()
-                return
-            finally:
-                admin.close()
+            budget_ms = int(min(remaining, budget) * 1000) + 1
+            budget = min(budget * 2, 5.0)
+            probe = KafkaAdminClient(bootstrap_servers=bootstrap, bootstrap_timeout_ms=budget_ms)
+            with probe:
+                probe.list_topics()
+            return
         except (KafkaError, OSError) as exc:
             last = exc
             time.sleep(0.05)
@@ -133,14 +132,11 @@ class EmbeddedBroker:
         # Memory storage explicitly, so a STORAGE_ENGINE variable cannot leak in.
         argv = [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url]
         argv += ["--storage-engine", "memory://tansu/"]
-        fd, log_name = tempfile.mkstemp(prefix="tansu-", suffix=".log")
-        os.close(fd)
-        self._log = Path(log_name)
         try:
-            # Append mode: our reads in log_tail() must not move the child's write offset.
             # Own session: a terminal Ctrl-C must not kill it behind our back, and stop()
-            # signals the whole process group.
-            with self._log.open("ab") as log:
+            # signals the whole process group. A file, not a pipe, so it can never block.
+            with tempfile.NamedTemporaryFile(prefix="tansu-", suffix=".log", delete=False) as log:
+                self._log = Path(log.name)
                 self._proc = subprocess.Popen(
                     argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                     start_new_session=True, env={**os.environ, "NO_COLOR": "1"},
@@ -216,7 +212,7 @@ def ensure_topics(
     if not wanted:
         return
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, bootstrap_timeout_ms=int(timeout * 1000))
-    try:
+    with admin:
         missing = [t for t in wanted if t not in set(admin.list_topics())]
         if missing:
             spec = {"num_partitions": partitions, "replication_factor": replication}
@@ -229,8 +225,6 @@ def ensure_topics(
                 if topic["error_code"] and error is not TopicAlreadyExistsError:
                     raise error(f"creating topic {topic['name']!r}: {topic['error_message']}")
         admin.wait_for_topics(wanted, timeout_ms=int(timeout * 1000))
-    finally:
-        admin.close()
 
 
 def _scan(

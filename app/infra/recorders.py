@@ -13,10 +13,11 @@ from typing import Any
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
-from leadflow.infra.sidetables import SideWrite, ddl, render
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL
+
+from leadflow.infra.sidetables import SideWrite, ddl, render
 
 
 class LeadflowSQLiteRecorder(SQLiteApplicationRecorder):

@@ -20,6 +20,7 @@ from eventsourcing.persistence import (
     OperationalError,
     Transcoding,
 )
+
 from leadflow.infra.sidetables import SideTables, SideWrite
 from leadflow.settings import DatabaseSettings
 
@@ -40,6 +41,9 @@ class DateAsISO(Transcoding):
 
 class EventStoreApp(Application[UUID]):
     name = "leadflow"
+    # Recently used aggregates stay in memory; a get() still fast-forwards them with any
+    # newer events from the store, so other writers are never missed.
+    env = {"AGGREGATE_CACHE_MAXSIZE": "20000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -84,7 +88,7 @@ class Store:
     def __init__(self, db: DatabaseSettings) -> None:
         self.db = db
         if db.kind == "postgres" and db.schema:
-            _ensure_schema(db)
+            ensure_schema(db)
         self.app = EventStoreApp(env=eventsourcing_env(db))
         datastore = self.app.recorder.datastore  # type: ignore[attr-defined]
         self.side = SideTables(
@@ -132,7 +136,7 @@ def retrying(fn: Callable[[], T], attempts: int = 8) -> T:
     raise ConcurrencyExhausted("unreachable")
 
 
-def _ensure_schema(db: DatabaseSettings) -> None:
+def ensure_schema(db: DatabaseSettings) -> None:
     import psycopg
 
     with psycopg.connect(

@@ -1,0 +1,34 @@
+"""The `leadflow` command line (typer + rich). Entry points stay thin: they call use cases."""
+
+from __future__ import annotations
+
+import typer
+
+from leadflow.cli.bench import bench_app
+from leadflow.cli.demo import demo
+from leadflow.cli.leads import lead_app, opportunity_app
+from leadflow.cli.load import load
+from leadflow.logs import configure
+
+app = typer.Typer(
+    name="leadflow",
+    help="Event-sourced lead management: capture, scoring, conversion and analytics.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("load")(load)
+app.command("demo")(demo)
+app.add_typer(lead_app, name="lead")
+app.add_typer(opportunity_app, name="opportunity")
+app.add_typer(bench_app, name="bench")
+
+
+@app.callback()
+def _setup() -> None:
+    import os
+
+    configure(os.environ.get("LEADFLOW_LOG_FORMAT", "console"))
+
+
+def main() -> None:
+    app()
