@@ -104,7 +104,7 @@ def show(
                 str(event.originator_version),
                 type(event).__name__,
                 (iso(state.get("occurred_at")) or "-")[:16],
-                (iso(event.timestamp) or "-")[:16],
+                (iso(getattr(event, "timestamp", None)) or "-")[:16],
                 _event_details(state)[:90],
             )
         console.print(timeline)
