@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 import pytest
+
 from leadflow.infra.broker import EmbeddedBroker, ensure_topics, wait_for_broker
 
 BOOTSTRAP_ENV = "LEADFLOW_KAFKA_BOOTSTRAP"
@@ -38,7 +39,7 @@ class TopicFactory(Protocol):
 
 def _docker_answers(timeout: float = 2.0) -> bool:
     try:
-        import docker
+        import docker  # type: ignore[import-untyped]
 
         client = docker.from_env(timeout=timeout)
         try:

