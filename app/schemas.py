@@ -16,7 +16,10 @@ from leadflow.domain.identity import normalise_email
 
 MAX_RECORD_BYTES = 64 * 1024
 MAX_FUTURE = timedelta(hours=24)
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+)
+_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 
 
 class InvalidRecord(ValueError):
@@ -43,7 +46,7 @@ class PersonIn(BaseModel):
     @field_validator("country")
     @classmethod
     def _country(cls, v: str | None) -> str | None:
-        if v is not None and not _COUNTRY.match(v.upper()):
+        if v is not None and not _COUNTRY.fullmatch(v):
             raise ValueError("must be an ISO 3166-1 alpha-2 code")
         return v.upper() if v is not None else None
 
@@ -67,6 +70,16 @@ class EngagementIn(BaseModel):
             raise ValueError(
                 f"unknown type {v[:50]!r}; expected one of {', '.join(ENGAGEMENT_TYPES)}"
             )
+        return v
+
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _text(cls, v: Any) -> Any:
+        # pydantic would also take Unix timestamps; the contract says RFC 3339 text.
+        if isinstance(v, datetime):
+            return v
+        if not isinstance(v, str) or not _RFC3339.match(v):
+            raise ValueError("must be an RFC 3339 date-time string with an offset")
         return v
 
     @field_validator("occurred_at")
@@ -121,7 +134,8 @@ def _load(raw: bytes | str | dict[str, Any]) -> dict[str, Any]:
         if size > MAX_RECORD_BYTES:
             raise InvalidRecord(f"record is {size} bytes; the limit is {MAX_RECORD_BYTES}")
         try:
-            data = json.loads(raw)
+            # Strictly UTF-8: json.loads would guess UTF-16/32 from the bytes.
+            data = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
         except UnicodeDecodeError:
             raise InvalidRecord("record is not valid UTF-8") from None
         except (json.JSONDecodeError, RecursionError) as e:

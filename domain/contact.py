@@ -27,10 +27,16 @@ class Contact(LeadflowAggregate):
         lead_id: UUID | None,
         occurred_at: datetime,
         audit: Audit | None,
+        profile_stamps: dict[str, list[str]] | None = None,
     ) -> None:
         self.emails = [email]
         self.profile = dict(profile)
-        self.profile_stamps: dict[str, list[str]] = {}
+        # When each profile value was true, so that later activity wins only if it is later.
+        self.profile_stamps: dict[str, list[str]] = dict(
+            profile_stamps
+            if profile_stamps is not None
+            else {k: [occurred_at.isoformat(), ""] for k in profile}
+        )
         self.account_id = account_id
         self.owner = owner
         self.lead_ids: list[UUID] = [lead_id] if lead_id else []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 from uuid import UUID
 
@@ -22,7 +23,7 @@ def account_row(account: Account) -> SideWrite:
             str(account.id),
             account.normalised_name,
             account.domain,
-            account.created_at.isoformat(),
+            account.created_at.astimezone(UTC).isoformat(timespec="microseconds"),
             str(account.parent_id) if account.parent_id else None,
         ),
     )
@@ -85,6 +86,12 @@ class ManageAccounts:
         )
         return UUID(rows[0][0]) if rows and rows[0][0] else None
 
+    def _hierarchy_generation(self) -> int:
+        rows = self._store.side.query(
+            "SELECT MAX(position) FROM {positions} WHERE name LIKE ?", ("hierarchy:%",)
+        )
+        return int(rows[0][0] or 0)
+
     def create(
         self, name: str, domain: str | None, parent_id: UUID | None, ctx: CommandContext
     ) -> dict[str, Any]:
@@ -122,8 +129,18 @@ class ManageAccounts:
                 raise NotFound("no such account", {"account_id": str(account_id)})
             if parent_id is not None and self._store.find(parent_id, Account) is None:
                 raise UnknownReference("parent_id names no account", {"parent_id": str(parent_id)})
+            generation = self._hierarchy_generation()
             if account.set_parent(parent_id, self._parent_of, ctx.occurred_at, ctx.audit()):
                 changes.add(account)
+                # Every parent change claims the next hierarchy generation: of two concurrent
+                # changes checked against the same hierarchy, one fails and is retried
+                # against the other's result, so together they cannot make a cycle.
+                changes.write(
+                    SideWrite(
+                        "INSERT INTO {positions} (name, position) VALUES (?, ?)",
+                        (f"hierarchy:{generation + 1}", generation + 1),
+                    )
+                )
                 changes.write(
                     SideWrite(
                         "UPDATE {accounts} SET parent_id = ? WHERE account_id = ?",

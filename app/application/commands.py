@@ -68,27 +68,31 @@ class CommandRunner:
     ) -> dict[str, Any]:
         return retrying(lambda: self._attempt(ctx, decide))
 
+    def _replay(self, ctx: CommandContext) -> dict[str, Any] | None:
+        """The stored answer for this key, raised again if it was a refusal."""
+        prior = self._store.side.query(
+            "SELECT fingerprint, status, body FROM {idempotency} WHERE scope = ? AND idem_key = ?",
+            (ctx.scope, ctx.idempotency_key),
+        )
+        if not prior:
+            return None
+        fingerprint, status, body = prior[0]
+        if fingerprint != ctx.fingerprint:
+            raise InvalidInput(
+                "this Idempotency-Key was used with a different request body",
+                {"idempotency_key": ctx.idempotency_key},
+            )
+        answer: dict[str, Any] = json.loads(body)
+        if int(status) == 409:
+            raise _rebuild_refusal(answer)
+        return answer
+
     def _attempt(
         self, ctx: CommandContext, decide: Callable[[Changes], dict[str, Any]]
     ) -> dict[str, Any]:
         key = ctx.idempotency_key
-        if key is not None:
-            prior = self._store.side.query(
-                "SELECT fingerprint, status, body FROM {idempotency} "
-                "WHERE scope = ? AND idem_key = ?",
-                (ctx.scope, key),
-            )
-            if prior:
-                fingerprint, status, body = prior[0]
-                if fingerprint != ctx.fingerprint:
-                    raise InvalidInput(
-                        "this Idempotency-Key was used with a different request body",
-                        {"idempotency_key": key},
-                    )
-                answer: dict[str, Any] = json.loads(body)
-                if int(status) == 409:
-                    raise _rebuild_refusal(answer)
-                return answer
+        if key is not None and (stored := self._replay(ctx)) is not None:
+            return stored
         changes = Changes()
         try:
             answer = decide(changes)
@@ -100,6 +104,11 @@ class CommandRunner:
                         (ctx.scope, key, ctx.fingerprint, 409, json.dumps(_refusal_body(e))),
                     )
                 )
+                # A concurrent request with this key may have stored its answer first:
+                # whatever is stored is the answer to every request with the key.
+                stored = self._replay(ctx)
+                if stored is not None:
+                    return stored
             raise
         if key is not None:
             changes.write(

@@ -57,6 +57,7 @@ class ConvertLead:
                 contact = Contact(
                     email=lead.email,
                     profile=dict(lead.profile),
+                    profile_stamps=dict(lead.profile_stamps),
                     account_id=account.id,
                     owner=lead.owner,
                     lead_id=lead.id,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import typer
 
 from leadflow.cli.bench import bench_app
+from leadflow.cli.bus import consume, publish, relay
 from leadflow.cli.demo import demo
 from leadflow.cli.leads import lead_app, opportunity_app
 from leadflow.cli.load import load
+from leadflow.cli.up import up
 from leadflow.logs import configure
 
 app = typer.Typer(
@@ -16,8 +18,12 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.command("up")(up)
 app.command("load")(load)
 app.command("demo")(demo)
+app.command("relay")(relay)
+app.command("consume")(consume)
+app.command("publish")(publish)
 app.add_typer(lead_app, name="lead")
 app.add_typer(opportunity_app, name="opportunity")
 app.add_typer(bench_app, name="bench")

@@ -1,0 +1,413 @@
+"""A typed subscriber to leadflow's domain events (CONTRACT 5), for automation.
+
+    sub = Subscriber("127.0.0.1:9092", "welcome-tasks")
+
+    @sub.on(LeadConverted)
+    def welcome(event: LeadConverted, envelope: Envelope) -> None: ...
+
+    sub.run_forever()
+
+Delivery is at least once: a record's offset is committed only after its handlers
+returned, and a handler that raises gets the same record again after a back-off, so
+handlers should be idempotent (``envelope.event_id`` is stable across re-deliveries).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from types import FrameType
+from typing import Annotated, Any, ClassVar, Literal, TypeAlias, TypeVar, overload
+from uuid import UUID
+
+from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
+from pydantic import BaseModel, ConfigDict, ValidationError, WithJsonSchema
+
+from leadflow.infra.broker import high_watermarks
+from leadflow.logs import get_logger
+from leadflow.topics import Topics
+
+log = get_logger("leadflow.subscribe")
+
+Start: TypeAlias = Literal["earliest", "latest"] | int
+ANY_TYPE = "*"
+
+# The wire form is a two-place decimal string; handlers get a Decimal to compute with.
+Money = Annotated[
+    Decimal,
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["1250.00"]}),
+]
+
+
+class Envelope(BaseModel):
+    """The value of every record on ``leadflow.*.events``."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_id: str
+    type: str
+    schema_version: int
+    aggregate_type: str
+    aggregate_id: str
+    aggregate_version: int
+    position: int
+    occurred_at: datetime
+    recorded_at: datetime
+    causation_id: str | None = None
+    payload: dict[str, Any]
+
+
+class Payload(BaseModel):
+    """Base of typed payloads. Unknown fields are ignored: payloads may gain fields."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    event_type: ClassVar[str | None] = None  # None: the class name is the event type
+
+
+class AnyPayload(Payload):
+    """The fallback for event types without a typed model: every field, as sent."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    def data(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class LeadConverted(Payload):
+    lead_id: UUID
+    # Personal data: None once the person has been erased (CONTRACT 9).
+    email: str | None
+    contact_id: UUID
+    contact_created: bool
+    account_id: UUID
+    account_created: bool
+    opportunity_id: UUID | None = None
+    opportunity_amount: Money | None = None
+    owner: str | None = None
+    source: str | None = None
+    campaign: str | None = None
+    converted_at: datetime
+
+
+PAYLOAD_TYPES: dict[str, type[Payload]] = {"LeadConverted": LeadConverted}
+
+P = TypeVar("P", bound=BaseModel)
+Handler: TypeAlias = Callable[[P, Envelope], object]
+
+
+def event_type_of(model: type[BaseModel]) -> str:
+    declared = getattr(model, "event_type", None)
+    return declared if isinstance(declared, str) else model.__name__
+
+
+class _Outcome(Enum):
+    HANDLED = "handled"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+@dataclass
+class SubscriberStats:
+    handled: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Runs on kafka-python's IO thread, where blocking consumer calls are refused: it only
+    pauses new partitions, and the poll loop positions and resumes them."""
+
+    def __init__(self, sub: Subscriber, consumer: KafkaConsumer) -> None:
+        self._sub, self._consumer = sub, consumer
+
+    def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        with self._sub._lock:
+            self._sub._unpositioned.difference_update(revoked)
+            for tp in revoked:
+                self._sub._attempts.pop(tp, None)
+
+    def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        # Paused before the first fetch, so nothing is read from a position we did not choose.
+        self._consumer.pause(*assigned)
+        with self._sub._lock:
+            self._sub._unpositioned.update(assigned)
+
+
+class Subscriber:
+    """Consumes ``topics`` in consumer group ``group_id`` and calls handlers by event type.
+
+    ``start`` applies only to partitions where the group has no committed offset:
+    ``"earliest"``, ``"latest"`` (records produced after the subscriber joined) or an
+    offset (clamped to what the partition holds). The chosen position is committed at
+    once, so a restart before the first record does not move it.
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        group_id: str,
+        *,
+        topics: Sequence[str] | None = None,
+        prefix: str = "",
+        start: Start = "earliest",
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        poll_timeout_ms: int = 200,
+        max_poll_records: int = 100,
+    ) -> None:
+        if isinstance(start, str) and start not in ("earliest", "latest"):
+            raise ValueError(f"start must be 'earliest', 'latest' or an offset, not {start!r}")
+        if isinstance(start, int) and start < 0:
+            raise ValueError("a start offset must be >= 0")
+        self.bootstrap, self.group_id, self.start = bootstrap, group_id, start
+        self.topics = list(topics) if topics else [Topics(prefix).events("Lead")]
+        self.backoff, self.max_backoff = backoff, max_backoff
+        self.poll_timeout_ms, self.max_poll_records = poll_timeout_ms, max_poll_records
+        self.stats = SubscriberStats()
+        #: Set once partitions were assigned and positioned (tests, health checks).
+        self.ready = threading.Event()
+        self._handlers: dict[str, list[tuple[type[BaseModel], Handler[Any]]]] = {}
+        self._lock = threading.Lock()
+        self._unpositioned: set[TopicPartition] = set()
+        self._attempts: dict[TopicPartition, tuple[int, int]] = {}  # tp -> (offset, failures)
+
+    # --- registration ---------------------------------------------------------------
+
+    @overload
+    def on(self, event: type[P]) -> Callable[[Handler[P]], Handler[P]]: ...
+    @overload
+    def on(self, event: type[P], fn: Handler[P]) -> Handler[P]: ...
+    @overload
+    def on(self, event: str) -> Callable[[Handler[Any]], Handler[Any]]: ...
+    @overload
+    def on(self, event: str, fn: Handler[Any]) -> Handler[Any]: ...
+
+    def on(self, event: type[BaseModel] | str, fn: Handler[Any] | None = None) -> Any:
+        """Register ``fn(payload, envelope)`` for an event type: a payload model (its class
+        name, or its ``event_type``, is the type) or a type name, whose payload is the
+        typed model if there is one, else :class:`AnyPayload`. ``"*"`` catches every
+        type that has no handler of its own."""
+        model: type[BaseModel]
+        if isinstance(event, str):
+            name, model = event, PAYLOAD_TYPES.get(event, AnyPayload)
+        else:
+            name, model = event_type_of(event), event
+
+        def register(handler: Handler[Any]) -> Handler[Any]:
+            self._handlers.setdefault(name, []).append((model, handler))
+            return handler
+
+        return register if fn is None else register(fn)
+
+    # --- the loop -------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            # Never "latest": ListOffsets(latest) is wrong on Tansu (see infra.broker);
+            # start positions are chosen in _position instead.
+            auto_offset_reset="earliest",
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=1000,
+            fetch_max_wait_ms=50,
+            max_poll_records=self.max_poll_records,
+        )
+        consumer.subscribe(topics=self.topics, listener=_Listener(self, consumer))
+        log.info(
+            "subscriber started",
+            group=self.group_id,
+            topics=self.topics,
+            start=self.start,
+            types=sorted(self._handlers),
+        )
+        try:
+            while not stop.is_set():
+                self._position(consumer)
+                batches = consumer.poll(timeout_ms=self.poll_timeout_ms)
+                for tp, records in batches.items():
+                    if stop.is_set():
+                        break
+                    self._process(consumer, tp, records, stop)
+        finally:
+            consumer.close()
+            log.info(
+                "subscriber stopped",
+                group=self.group_id,
+                handled=self.stats.handled,
+                skipped=self.stats.skipped,
+                failed=self.stats.failed,
+            )
+
+    def run_forever(self) -> None:
+        """Run until SIGTERM or SIGINT; the record in hand is finished first."""
+        stop = threading.Event()
+        with stop_on_signals(stop):
+            self.run(stop)
+
+    # --- the pieces -----------------------------------------------------------------
+
+    def _position(self, consumer: KafkaConsumer) -> None:
+        with self._lock:
+            new, self._unpositioned = self._unpositioned, set()
+        new &= set(consumer.assignment())
+        if not new:
+            return
+        fresh = sorted(tp for tp in new if consumer.committed(tp) is None)
+        if fresh:
+            offsets = self._start_offsets(consumer, fresh)
+            for tp, offset in offsets.items():
+                consumer.seek(tp, offset)
+            self._commit(consumer, {tp: o for tp, o in offsets.items()})
+            log.info(
+                "start positions chosen",
+                group=self.group_id,
+                start=self.start,
+                positions={f"{tp.topic}[{tp.partition}]": o for tp, o in offsets.items()},
+            )
+        consumer.resume(*new)
+        self.ready.set()
+
+    def _start_offsets(
+        self, consumer: KafkaConsumer, tps: list[TopicPartition]
+    ) -> dict[TopicPartition, int]:
+        if self.start == "earliest":
+            return {tp: int(o) for tp, o in consumer.beginning_offsets(tps).items()}
+        # Fetch-based high watermarks: ListOffsets(latest) under-reports on Tansu.
+        highs = high_watermarks(self.bootstrap, sorted({tp.topic for tp in tps}))
+        if self.start == "latest":
+            return {tp: highs.get(tp, 0) for tp in tps}
+        assert isinstance(self.start, int)
+        lows = consumer.beginning_offsets(tps)
+        return {tp: max(int(lows[tp]), min(self.start, highs.get(tp, 0))) for tp in tps}
+
+    def _process(
+        self, consumer: KafkaConsumer, tp: TopicPartition, records: Sequence[Any],
+        stop: threading.Event,
+    ) -> None:  # fmt: skip
+        skipped_to: int | None = None  # records without a handler are committed together
+        for record in records:
+            if stop.is_set():
+                break
+            outcome = self._deliver(record)
+            if outcome is _Outcome.FAILED:
+                # Back to this record; the rest of the batch for tp is dropped, so nothing
+                # after it can be committed before it succeeds.
+                consumer.seek(tp, record.offset)
+                self._back_off(tp, record.offset, stop)
+                break
+            self._attempts.pop(tp, None)
+            if outcome is _Outcome.HANDLED:
+                self._commit(consumer, {tp: record.offset + 1})
+                skipped_to = None
+            else:
+                skipped_to = record.offset + 1
+        if skipped_to is not None:
+            self._commit(consumer, {tp: skipped_to})
+
+    def _deliver(self, record: Any) -> _Outcome:
+        where = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
+        envelope = self._decode(record.value, where)
+        if envelope is None:
+            self.stats.skipped += 1
+            return _Outcome.SKIPPED
+        handlers = self._handlers.get(envelope.type) or self._handlers.get(ANY_TYPE) or []
+        try:
+            calls = [(model.model_validate(envelope.payload), fn) for model, fn in handlers]
+        except ValidationError as e:
+            log.error(
+                "payload does not match its model; skipped",
+                type=envelope.type,
+                event_id=envelope.event_id,
+                error=str(e)[:500],
+                **where,
+            )
+            self.stats.skipped += 1
+            return _Outcome.SKIPPED
+        if not calls:
+            self.stats.skipped += 1
+            return _Outcome.SKIPPED
+        for payload, fn in calls:
+            try:
+                fn(payload, envelope)
+            except Exception:
+                log.exception(
+                    "handler failed; the record will be redelivered",
+                    handler=getattr(fn, "__qualname__", repr(fn)),
+                    type=envelope.type,
+                    event_id=envelope.event_id,
+                    **where,
+                )
+                self.stats.failed += 1
+                return _Outcome.FAILED
+        self.stats.handled += 1
+        return _Outcome.HANDLED
+
+    @staticmethod
+    def _decode(value: bytes | None, where: dict[str, Any]) -> Envelope | None:
+        if value is None:
+            log.warning("record without a value; skipped", **where)
+            return None
+        try:
+            return Envelope.model_validate(json.loads(value))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+            log.warning("record is not JSON; skipped", error=str(e)[:200], **where)
+        except ValidationError as e:
+            log.warning("record is not an event envelope; skipped", error=str(e)[:500], **where)
+        return None
+
+    def _back_off(self, tp: TopicPartition, offset: int, stop: threading.Event) -> None:
+        previous_offset, failures = self._attempts.get(tp, (offset, 0))
+        failures = failures + 1 if previous_offset == offset else 1
+        self._attempts[tp] = (offset, failures)
+        delay = min(self.max_backoff, self.backoff * 2 ** (failures - 1))
+        log.info(
+            "backing off before redelivery",
+            topic=tp.topic,
+            partition=tp.partition,
+            offset=offset,
+            attempt=failures,
+            seconds=delay,
+        )
+        stop.wait(delay)  # heartbeats go on in kafka-python's IO thread meanwhile
+
+    def _commit(self, consumer: KafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        try:
+            consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()})
+        except KafkaError as e:
+            # Typically a rebalance took the partition: its new owner re-reads the record,
+            # which at-least-once delivery allows.
+            log.warning(
+                "commit failed; the records may be redelivered",
+                error=str(e)[:200],
+                offsets={f"{tp.topic}[{tp.partition}]": o for tp, o in offsets.items()},
+            )
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set ``stop`` instead of killing the process (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        log.info("stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
