@@ -292,15 +292,6 @@ def second_app(db_settings: DatabaseSettings, config: LeadflowConfig, tmp_path: 
     return build(Settings(data_dir=tmp_path, database=db_settings), config)
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: app/application/commands.py CommandRunner._attempt: when the same key commits "
-        "in another process between this attempt's idempotency lookup and its decide(), "
-        "decide() raises a refusal, the refusal insert is silently skipped (ON CONFLICT DO "
-        "NOTHING) and the 409 is raised instead of replaying the stored 200 answer"
-    ),
-    strict=True,
-)
 def test_same_key_committed_by_another_process_mid_command_is_replayed(
     app: Leadflow,
     db_settings: DatabaseSettings,
@@ -330,14 +321,6 @@ def test_same_key_committed_by_another_process_mid_command_is_replayed(
         other.close()
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: app/application/accounts.py ManageAccounts.set_parent checks for a cycle on "
-        "rows read before the commit and saves only the child account, so two concurrent "
-        "set_parent commands (A under B, B under A) both commit and make a cycle"
-    ),
-    strict=True,
-)
 def test_concurrent_parent_changes_cannot_make_a_cycle(
     app: Leadflow,
     db_settings: DatabaseSettings,

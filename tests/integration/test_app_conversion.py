@@ -196,14 +196,6 @@ def test_account_matched_by_email_domain_takes_the_oldest(app: Leadflow) -> None
     assert app.conversion.convert(bare, ctx())["account_id"] == str(oldest)
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: app/application/accounts.py account_row stores created_at.isoformat() with the "
-        "command's UTC offset and AccountMatcher._oldest orders by that text, so 'oldest' "
-        "compares local clock strings, not instants"
-    ),
-    strict=True,
-)
 def test_oldest_account_by_domain_compares_instants_not_offsets(app: Leadflow) -> None:
     plus5 = timezone(timedelta(hours=5))
     # 05:00Z, created first: older by business time and by recording order.

@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import pytest
-
 from leadflow.application.commands import CommandContext
 from leadflow.application.people import CONTACT, LEAD
 from leadflow.config import LeadflowConfig
@@ -354,14 +352,6 @@ def test_profile_latest_occurred_at_wins_whatever_the_arrival_order(app: Leadflo
     assert [b["points"] for b in lead.score_breakdown()] == [10, 10, 0]
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: domain/contact.py Contact.__init__ copies the lead's profile but starts "
-        "profile_stamps empty, so after conversion any activity (even one that happened "
-        "earlier) overwrites the profile: latest occurred_at no longer wins"
-    ),
-    strict=True,
-)
 def test_contact_profile_keeps_latest_wins_after_conversion(app: Leadflow) -> None:
     app.engagement.record(
         [eng("q1", "ned@acme.com", occurred_at="2026-09-14T00:00:00Z", person={"job_title": "CTO"})]
