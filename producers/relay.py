@@ -8,8 +8,10 @@ and never skips.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,8 +84,9 @@ class Relay:
             ensure_topics(self._s.bootstrap, self._s.topics.all, self._s.partitions)
             self._store.side.set_position(self._s.name, 0)
         assert self._producer is not None
-        self._producer.send(marker, key=b"marker", value=b'{"relay":"started"}',
-                            partition=0).get(timeout=30)
+        # A new epoch tells projection consumers that stored offsets mean nothing here.
+        value = json.dumps({"epoch": uuid.uuid4().hex}).encode()
+        self._producer.send(marker, key=b"epoch", value=value, partition=0).get(timeout=30)
 
     def publish_batch(self) -> int:
         """Publishes the next batch; returns how many events it published."""

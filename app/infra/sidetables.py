@@ -58,10 +58,12 @@ class SideWrite:
     params: tuple[Any, ...] = ()
 
 
-def render(sql: str, dialect: Dialect, schema: str | None = None) -> str:
+def render(
+    sql: str, dialect: Dialect, schema: str | None = None, tables: dict[str, str] | None = None
+) -> str:
     """Qualifies table names and converts placeholders for the dialect."""
     prefix = f'"{schema}".' if dialect == "postgres" and schema else ""
-    names: dict[str, str] = {k: prefix + v for k, v in TABLES.items()}
+    names: dict[str, str] = {k: prefix + v for k, v in {**TABLES, **(tables or {})}.items()}
     names["blob"] = "BYTEA" if dialect == "postgres" else "BLOB"
     text = sql.format(**names)
     if dialect == "postgres":
@@ -78,6 +80,25 @@ def ddl(dialect: Dialect, schema: str | None = None) -> list[str]:
     return [render(s, dialect, schema) for s in _DDL]
 
 
+class Tx:
+    """One open transaction: statements in the side-table SQL dialect."""
+
+    def __init__(self, cursor: Any, owner: SideTables, tables: dict[str, str] | None) -> None:
+        self._cursor = cursor
+        self._owner = owner
+        self._tables = tables
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> int:
+        """Runs a statement; returns the number of rows it changed."""
+        self._cursor.execute(self._owner.sql(statement, self._tables), tuple(params))
+        raw = getattr(self._cursor, "sqlite_cursor", self._cursor)
+        return int(raw.rowcount)
+
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self._cursor.execute(self._owner.sql(statement, self._tables), tuple(params))
+        return [_as_tuple(row) for row in self._cursor.fetchall()]
+
+
 class SideTables:
     """Reads and writes the side tables through the event store's own connection pool."""
 
@@ -86,17 +107,25 @@ class SideTables:
         self.dialect: Dialect = dialect
         self.schema = schema
 
-    def sql(self, statement: str) -> str:
-        return render(statement, self.dialect, self.schema)
+    def sql(self, statement: str, tables: dict[str, str] | None = None) -> str:
+        return render(statement, self.dialect, self.schema, tables)
+
+    @contextmanager
+    def transaction(self, tables: dict[str, str] | None = None) -> Iterator[Tx]:
+        """A read-write transaction; `tables` names extra tables (read models)."""
+        with self._cursor(commit=True) as cursor:
+            yield Tx(cursor, self, tables)
 
     @contextmanager
     def _cursor(self, commit: bool) -> Iterator[Any]:
         with self._datastore.transaction(commit=commit) as cursor:
             yield cursor
 
-    def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def query(
+        self, statement: str, params: Sequence[Any] = (), tables: dict[str, str] | None = None
+    ) -> list[tuple[Any, ...]]:
         with self._cursor(commit=False) as cursor:
-            cursor.execute(self.sql(statement), tuple(params))
+            cursor.execute(self.sql(statement, tables), tuple(params))
             return [_as_tuple(row) for row in cursor.fetchall()]
 
     def execute(self, *writes: SideWrite) -> None:

@@ -1,0 +1,153 @@
+"""The projection consumer: applies `leadflow.*.events` to the read models.
+
+Rows and the consumer's offsets are written in one transaction, and on (re)assignment the
+consumer seeks to the offsets it stored, so every event is applied exactly once per table
+whatever crashes or rebalances happen. Offsets are also committed to Kafka, only so that
+lag can be watched from outside.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+
+from leadflow.infra.store import Store
+from leadflow.logs import get_logger
+from leadflow.projections import schema
+from leadflow.projections.handlers import apply
+from leadflow.topics import Topics
+
+log = get_logger("leadflow.projections")
+GROUP = "leadflow.projections"
+
+
+@dataclass(frozen=True)
+class ProjectionSettings:
+    bootstrap: str
+    topics: Topics = field(default_factory=Topics)
+    group_id: str = GROUP
+    max_batch: int = 2000
+    session_timeout_ms: int = 6000
+
+
+def broker_epoch(consumer_bootstrap: str, topics: Topics) -> str | None:
+    """The relay's marker for this broker's life; None if it has not written one yet."""
+    marker = KafkaConsumer(bootstrap_servers=consumer_bootstrap, enable_auto_commit=False,
+                           consumer_timeout_ms=1500, fetch_max_wait_ms=50)
+    try:
+        tp = TopicPartition(topics.relay_marker, 0)
+        if marker.partitions_for_topic(topics.relay_marker) is None:
+            return None
+        marker.assign([tp])
+        marker.seek_to_beginning(tp)
+        for record in marker:
+            epoch = json.loads(record.value).get("epoch")
+            return str(epoch) if epoch else None
+        return None
+    finally:
+        marker.close()
+
+
+class _Seeker(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, owner: ProjectionConsumer) -> None:
+        self._owner = owner
+
+    def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        pass  # every batch is committed before the next poll: nothing in hand to save
+
+    def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        self._owner.seek_to_stored(assigned)
+
+
+class ProjectionConsumer:
+    def __init__(self, store: Store, settings: ProjectionSettings) -> None:
+        self._store = store
+        self._s = settings
+        self._consumer: KafkaConsumer | None = None
+        self._epoch: str | None = None
+        self.applied = 0
+        self._names = schema.table_names()
+
+    def start(self) -> None:
+        schema.create(self._store.side)
+        self._consumer = KafkaConsumer(
+            bootstrap_servers=self._s.bootstrap,
+            group_id=self._s.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self._s.max_batch,
+            fetch_max_wait_ms=20,
+            session_timeout_ms=self._s.session_timeout_ms,
+            heartbeat_interval_ms=max(500, self._s.session_timeout_ms // 6),
+            max_poll_interval_ms=600_000,
+        )
+        self._consumer.subscribe(self._s.topics.domain_events, listener=_Seeker(self))
+
+    def seek_to_stored(self, assigned: Sequence[TopicPartition]) -> None:
+        assert self._consumer is not None
+        self._epoch = broker_epoch(self._s.bootstrap, self._s.topics)
+        rows = self._store.side.query(
+            "SELECT topic, partition_no, next_offset, epoch FROM {rm_positions}"
+            " WHERE consumer = ?", (self._s.group_id,), self._names,
+        )
+        stored = {(t, int(p)): (int(o), e) for t, p, o, e in rows}
+        for tp in assigned:
+            offset, epoch = stored.get((tp.topic, tp.partition), (0, None))
+            # Offsets from another broker's life (an emptied broker) mean nothing here.
+            if self._epoch is None or epoch != self._epoch:
+                offset = 0
+            self._consumer.seek(tp, offset)
+        log.info("partitions assigned", count=len(assigned), epoch=self._epoch)
+
+    def run_once(self) -> int:
+        assert self._consumer is not None
+        polled = self._consumer.poll(timeout_ms=100, max_records=self._s.max_batch)
+        records = [r for batch in polled.values() for r in batch]
+        if not records:
+            return 0
+        started = time.perf_counter()
+        last: dict[TopicPartition, int] = {}
+        with self._store.side.transaction(self._names) as tx:
+            for r in records:
+                try:
+                    envelope: dict[str, Any] = json.loads(r.value)
+                except (ValueError, TypeError):
+                    log.error("skipping a record that is not an envelope", topic=r.topic,
+                              offset=r.offset)
+                else:
+                    apply(tx, envelope)
+                last[TopicPartition(r.topic, r.partition)] = r.offset + 1
+            for tp, next_offset in last.items():
+                tx.execute(
+                    "INSERT INTO {rm_positions} (consumer, topic, partition_no, next_offset,"
+                    " epoch) VALUES (?, ?, ?, ?, ?) ON CONFLICT (consumer, topic, partition_no)"
+                    " DO UPDATE SET next_offset = excluded.next_offset, epoch = excluded.epoch",
+                    (self._s.group_id, tp.topic, tp.partition, next_offset, self._epoch),
+                )
+        self._consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in last.items()})
+        self.applied += len(records)
+        log.info("projection batch applied", events=len(records),
+                 ms=round((time.perf_counter() - started) * 1000, 1))
+        return len(records)
+
+    def run(self, stop: threading.Event) -> None:
+        self.start()
+        log.info("projection consumer started", group=self._s.group_id)
+        try:
+            while not stop.is_set():
+                self.run_once()
+        finally:
+            self.close()
+            log.info("projection consumer stopped", applied=self.applied)
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close(autocommit=False)
+            self._consumer = None
