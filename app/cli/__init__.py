@@ -9,6 +9,7 @@ from leadflow.cli.bus import consume, publish, relay
 from leadflow.cli.demo import demo
 from leadflow.cli.leads import lead_app, opportunity_app
 from leadflow.cli.load import load
+from leadflow.cli.readmodels import funnel, project, rates, rebuild, roi, status
 from leadflow.cli.up import up
 from leadflow.logs import configure
 
@@ -20,6 +21,9 @@ app = typer.Typer(
 )
 app.command("up")(up)
 app.command("load")(load)
+for _name, _fn in (("project", project), ("rebuild", rebuild), ("funnel", funnel),
+                   ("rates", rates), ("roi", roi), ("status", status)):
+    app.command(_name)(_fn)
 app.command("demo")(demo)
 app.command("relay")(relay)
 app.command("consume")(consume)

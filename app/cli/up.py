@@ -82,6 +82,7 @@ def up(refresh: float = typer.Option(2.0, help="seconds between progress updates
         sup.add("relay", "relay")
         sup.add("engagement-consumer", "consume", "engagement")
         sup.add("spend-consumer", "consume", "spend")
+        sup.add("projections", "project")
         sup.start()
         try:
             with Live(console=console, refresh_per_second=4, transient=False) as live:
