@@ -40,10 +40,16 @@ class Leadflow:
         self.store.close()
 
 
-def build(settings: Settings | None = None, config: LeadflowConfig | None = None) -> Leadflow:
+def build(
+    settings: Settings | None = None,
+    config: LeadflowConfig | None = None,
+    *,
+    sole_writer_cache: bool = False,
+) -> Leadflow:
+    """`sole_writer_cache` only for the engagement consumer (see Store)."""
     settings = settings or Settings.from_env()
     config = config or load_config(settings.config_path)
-    store = Store(settings.database)
+    store = Store(settings.database, sole_writer_cache=sole_writer_cache)
     people = PeopleIndex(store.side)
     runner = CommandRunner(store)
     matcher = AccountMatcher(store)

@@ -22,9 +22,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from enum import Enum
 from types import FrameType
-from typing import Annotated, Any, ClassVar, Literal, TypeAlias, TypeVar, overload
+from typing import Annotated, Any, Literal, TypeAlias, TypeVar, overload
 from uuid import UUID
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
@@ -63,6 +62,7 @@ class Envelope(BaseModel):
     occurred_at: datetime
     recorded_at: datetime
     causation_id: str | None = None
+    actor: str | None = None  # the API key's name that asked for the command, if any
     payload: dict[str, Any]
 
 
@@ -70,7 +70,6 @@ class Payload(BaseModel):
     """Base of typed payloads. Unknown fields are ignored: payloads may gain fields."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
-    event_type: ClassVar[str | None] = None  # None: the class name is the event type
 
 
 class AnyPayload(Payload):
@@ -84,7 +83,7 @@ class AnyPayload(Payload):
 
 class LeadConverted(Payload):
     lead_id: UUID
-    # Personal data: None once the person has been erased (CONTRACT 9).
+    # Personal data (CONTRACT 9): null is accepted, for a person whose data was erased.
     email: str | None
     contact_id: UUID
     contact_created: bool
@@ -102,17 +101,7 @@ PAYLOAD_TYPES: dict[str, type[Payload]] = {"LeadConverted": LeadConverted}
 
 P = TypeVar("P", bound=BaseModel)
 Handler: TypeAlias = Callable[[P, Envelope], object]
-
-
-def event_type_of(model: type[BaseModel]) -> str:
-    declared = getattr(model, "event_type", None)
-    return declared if isinstance(declared, str) else model.__name__
-
-
-class _Outcome(Enum):
-    HANDLED = "handled"
-    SKIPPED = "skipped"
-    FAILED = "failed"
+Outcome: TypeAlias = Literal["handled", "skipped", "failed"]
 
 
 @dataclass
@@ -133,7 +122,7 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         with self._sub._lock:
             self._sub._unpositioned.difference_update(revoked)
             for tp in revoked:
-                self._sub._attempts.pop(tp, None)
+                self._sub._failures.pop(tp, None)
 
     def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         # Paused before the first fetch, so nothing is read from a position we did not choose.
@@ -152,18 +141,10 @@ class Subscriber:
     """
 
     def __init__(
-        self,
-        bootstrap: str,
-        group_id: str,
-        *,
-        topics: Sequence[str] | None = None,
-        prefix: str = "",
-        start: Start = "earliest",
-        backoff: float = 0.5,
-        max_backoff: float = 30.0,
-        poll_timeout_ms: int = 200,
-        max_poll_records: int = 100,
-    ) -> None:
+        self, bootstrap: str, group_id: str, *, topics: Sequence[str] | None = None,
+        prefix: str = "", start: Start = "earliest", backoff: float = 0.5,
+        max_backoff: float = 30.0, poll_timeout_ms: int = 200, max_poll_records: int = 100,
+    ) -> None:  # fmt: skip
         if isinstance(start, str) and start not in ("earliest", "latest"):
             raise ValueError(f"start must be 'earliest', 'latest' or an offset, not {start!r}")
         if isinstance(start, int) and start < 0:
@@ -178,9 +159,8 @@ class Subscriber:
         self._handlers: dict[str, list[tuple[type[BaseModel], Handler[Any]]]] = {}
         self._lock = threading.Lock()
         self._unpositioned: set[TopicPartition] = set()
-        self._attempts: dict[TopicPartition, tuple[int, int]] = {}  # tp -> (offset, failures)
-
-    # --- registration ---------------------------------------------------------------
+        # Consecutive failures of the record each partition is stuck on, for the back-off.
+        self._failures: dict[TopicPartition, int] = {}
 
     @overload
     def on(self, event: type[P]) -> Callable[[Handler[P]], Handler[P]]: ...
@@ -193,14 +173,14 @@ class Subscriber:
 
     def on(self, event: type[BaseModel] | str, fn: Handler[Any] | None = None) -> Any:
         """Register ``fn(payload, envelope)`` for an event type: a payload model (its class
-        name, or its ``event_type``, is the type) or a type name, whose payload is the
-        typed model if there is one, else :class:`AnyPayload`. ``"*"`` catches every
-        type that has no handler of its own."""
+        name is the type) or a type name, whose payload is then the typed model if there is
+        one, else :class:`AnyPayload`. ``"*"`` catches every type without a handler of its
+        own. Without ``fn``, a decorator."""
         model: type[BaseModel]
         if isinstance(event, str):
             name, model = event, PAYLOAD_TYPES.get(event, AnyPayload)
         else:
-            name, model = event_type_of(event), event
+            name, model = event.__name__, event
 
         def register(handler: Handler[Any]) -> Handler[Any]:
             self._handlers.setdefault(name, []).append((model, handler))
@@ -208,49 +188,31 @@ class Subscriber:
 
         return register if fn is None else register(fn)
 
-    # --- the loop -------------------------------------------------------------------
-
     def run(self, stop: threading.Event) -> None:
+        """Consume until ``stop`` is set; the record in hand is finished first."""
         consumer = KafkaConsumer(
-            bootstrap_servers=self.bootstrap,
-            group_id=self.group_id,
-            enable_auto_commit=False,
-            # Never "latest": ListOffsets(latest) is wrong on Tansu (see infra.broker);
-            # start positions are chosen in _position instead.
-            auto_offset_reset="earliest",
-            session_timeout_ms=6000,
-            heartbeat_interval_ms=1000,
-            fetch_max_wait_ms=50,
-            max_poll_records=self.max_poll_records,
-        )
+            bootstrap_servers=self.bootstrap, group_id=self.group_id, enable_auto_commit=False,
+            # Never "latest": ListOffsets(latest) is wrong on Tansu (see infra.broker), so
+            # _position chooses start positions itself.
+            auto_offset_reset="earliest", session_timeout_ms=6000, heartbeat_interval_ms=1000,
+            fetch_max_wait_ms=50, max_poll_records=self.max_poll_records,
+        )  # fmt: skip
         consumer.subscribe(topics=self.topics, listener=_Listener(self, consumer))
-        log.info(
-            "subscriber started",
-            group=self.group_id,
-            topics=self.topics,
-            start=self.start,
-            types=sorted(self._handlers),
-        )
+        log.info("subscriber started", group=self.group_id, topics=self.topics,
+                 start=self.start, types=sorted(self._handlers))  # fmt: skip
         try:
             while not stop.is_set():
                 self._position(consumer)
-                batches = consumer.poll(timeout_ms=self.poll_timeout_ms)
-                for tp, records in batches.items():
+                for tp, records in consumer.poll(timeout_ms=self.poll_timeout_ms).items():
                     if stop.is_set():
                         break
                     self._process(consumer, tp, records, stop)
         finally:
             consumer.close()
-            log.info(
-                "subscriber stopped",
-                group=self.group_id,
-                handled=self.stats.handled,
-                skipped=self.stats.skipped,
-                failed=self.stats.failed,
-            )
+            log.info("subscriber stopped", group=self.group_id, **vars(self.stats))
 
     def run_forever(self) -> None:
-        """Run until SIGTERM or SIGINT; the record in hand is finished first."""
+        """Run until SIGTERM or SIGINT."""
         stop = threading.Event()
         with stop_on_signals(stop):
             self.run(stop)
@@ -268,13 +230,9 @@ class Subscriber:
             offsets = self._start_offsets(consumer, fresh)
             for tp, offset in offsets.items():
                 consumer.seek(tp, offset)
-            self._commit(consumer, {tp: o for tp, o in offsets.items()})
-            log.info(
-                "start positions chosen",
-                group=self.group_id,
-                start=self.start,
-                positions={f"{tp.topic}[{tp.partition}]": o for tp, o in offsets.items()},
-            )
+            self._commit(consumer, offsets)
+            log.info("start positions chosen", group=self.group_id, start=self.start,
+                     positions=_named(offsets))  # fmt: skip
         consumer.resume(*new)
         self.ready.set()
 
@@ -295,19 +253,19 @@ class Subscriber:
         self, consumer: KafkaConsumer, tp: TopicPartition, records: Sequence[Any],
         stop: threading.Event,
     ) -> None:  # fmt: skip
-        skipped_to: int | None = None  # records without a handler are committed together
+        skipped_to: int | None = None  # records nobody handles are committed together
         for record in records:
             if stop.is_set():
                 break
             outcome = self._deliver(record)
-            if outcome is _Outcome.FAILED:
-                # Back to this record; the rest of the batch for tp is dropped, so nothing
-                # after it can be committed before it succeeds.
+            if outcome == "failed":
+                # Back to this record, dropping the rest of tp's batch: nothing after it
+                # can be committed before it succeeds.
                 consumer.seek(tp, record.offset)
                 self._back_off(tp, record.offset, stop)
                 break
-            self._attempts.pop(tp, None)
-            if outcome is _Outcome.HANDLED:
+            self._failures.pop(tp, None)
+            if outcome == "handled":
                 self._commit(consumer, {tp: record.offset + 1})
                 skipped_to = None
             else:
@@ -315,83 +273,71 @@ class Subscriber:
         if skipped_to is not None:
             self._commit(consumer, {tp: skipped_to})
 
-    def _deliver(self, record: Any) -> _Outcome:
+    def _deliver(self, record: Any) -> Outcome:
         where = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
-        envelope = self._decode(record.value, where)
-        if envelope is None:
+        envelope = _decode(record.value, where)
+        calls = [] if envelope is None else self._calls(envelope, where)
+        if envelope is None or not calls:
             self.stats.skipped += 1
-            return _Outcome.SKIPPED
-        handlers = self._handlers.get(envelope.type) or self._handlers.get(ANY_TYPE) or []
-        try:
-            calls = [(model.model_validate(envelope.payload), fn) for model, fn in handlers]
-        except ValidationError as e:
-            log.error(
-                "payload does not match its model; skipped",
-                type=envelope.type,
-                event_id=envelope.event_id,
-                error=str(e)[:500],
-                **where,
-            )
-            self.stats.skipped += 1
-            return _Outcome.SKIPPED
-        if not calls:
-            self.stats.skipped += 1
-            return _Outcome.SKIPPED
+            return "skipped"
         for payload, fn in calls:
             try:
                 fn(payload, envelope)
             except Exception:
-                log.exception(
-                    "handler failed; the record will be redelivered",
-                    handler=getattr(fn, "__qualname__", repr(fn)),
-                    type=envelope.type,
-                    event_id=envelope.event_id,
-                    **where,
-                )
+                log.exception("handler failed; the record will be redelivered",
+                              type=envelope.type, event_id=envelope.event_id, **where)  # fmt: skip
                 self.stats.failed += 1
-                return _Outcome.FAILED
+                return "failed"
         self.stats.handled += 1
-        return _Outcome.HANDLED
+        return "handled"
 
-    @staticmethod
-    def _decode(value: bytes | None, where: dict[str, Any]) -> Envelope | None:
-        if value is None:
-            log.warning("record without a value; skipped", **where)
-            return None
+    def _calls(
+        self, envelope: Envelope, where: dict[str, Any]
+    ) -> list[tuple[BaseModel, Handler[Any]]]:
+        """Each handler with its payload parsed; none when the payload does not parse, since
+        redelivering it could never succeed."""
+        handlers = self._handlers.get(envelope.type) or self._handlers.get(ANY_TYPE) or []
         try:
-            return Envelope.model_validate(json.loads(value))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
-            log.warning("record is not JSON; skipped", error=str(e)[:200], **where)
+            return [(model.model_validate(envelope.payload), fn) for model, fn in handlers]
         except ValidationError as e:
-            log.warning("record is not an event envelope; skipped", error=str(e)[:500], **where)
-        return None
+            log.error("payload does not match its model; skipped", type=envelope.type,
+                      event_id=envelope.event_id, error=str(e)[:500], **where)  # fmt: skip
+            return []
 
     def _back_off(self, tp: TopicPartition, offset: int, stop: threading.Event) -> None:
-        previous_offset, failures = self._attempts.get(tp, (offset, 0))
-        failures = failures + 1 if previous_offset == offset else 1
-        self._attempts[tp] = (offset, failures)
+        failures = self._failures[tp] = self._failures.get(tp, 0) + 1
         delay = min(self.max_backoff, self.backoff * 2 ** (failures - 1))
-        log.info(
-            "backing off before redelivery",
-            topic=tp.topic,
-            partition=tp.partition,
-            offset=offset,
-            attempt=failures,
-            seconds=delay,
-        )
+        log.info("backing off before redelivery", topic=tp.topic, partition=tp.partition,
+                 offset=offset, attempt=failures, seconds=delay)  # fmt: skip
         stop.wait(delay)  # heartbeats go on in kafka-python's IO thread meanwhile
 
     def _commit(self, consumer: KafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         try:
             consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()})
         except KafkaError as e:
-            # Typically a rebalance took the partition: its new owner re-reads the record,
-            # which at-least-once delivery allows.
-            log.warning(
-                "commit failed; the records may be redelivered",
-                error=str(e)[:200],
-                offsets={f"{tp.topic}[{tp.partition}]": o for tp, o in offsets.items()},
-            )
+            # Typically a rebalance took the partition: its new owner reads the records
+            # again, which at-least-once delivery allows.
+            log.warning("commit failed; records may be redelivered", error=str(e)[:200],
+                        offsets=_named(offsets))  # fmt: skip
+
+
+def _named(offsets: dict[TopicPartition, int]) -> dict[str, dict[int, int]]:
+    """For logs: offset by partition, per topic."""
+    out: dict[str, dict[int, int]] = {}
+    for tp in sorted(offsets):
+        out.setdefault(tp.topic, {})[tp.partition] = offsets[tp]
+    return out
+
+
+def _decode(value: bytes | None, where: dict[str, Any]) -> Envelope | None:
+    """The envelope, or None (logged) for a record that is not one: it is skipped."""
+    try:
+        return Envelope.model_validate(json.loads(value or b""))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        log.warning("record is not JSON; skipped", error=str(e)[:200], **where)
+    except ValidationError as e:
+        log.warning("record is not an event envelope; skipped", error=str(e)[:500], **where)
+    return None
 
 
 @contextlib.contextmanager

@@ -42,3 +42,31 @@ def bench_store(
         )
     json_path, png_path = report.write("store", {"results": results}, bars, "per second", out)
     console.print(f"wrote {json_path} and {png_path}")
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    events: int = typer.Option(30000, help="engagement records for the throughput run"),
+    people: int = typer.Option(5000, help="distinct people among them"),
+    rate: int = typer.Option(1000, help="records/s for the latency run"),
+    seconds: int = typer.Option(10, help="length of the latency run"),
+    out: Path = typer.Option(Path("bench-results")),
+) -> None:
+    """Engagement events/s end to end and topic->stored latency, beside raw Kafka floors."""
+    from leadflow.benchmarks import ingest, report
+
+    r = ingest.run(events, people, rate, seconds)
+    e2e, lat = r["end_to_end"], r["latency"]
+    console.print(
+        f"raw produce {r['raw_produce_per_s']:,.0f}/s, raw consume {r['raw_consume_per_s']:,.0f}/s;"
+        f" leadflow {e2e['engagements_per_s']:,.0f} engagement events/s end to end "
+        f"({r['ratio_to_raw_produce']:.2f} of raw produce); at {lat['rate_per_s']}/s "
+        f"p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms topic->stored"
+    )
+    bars = {
+        "raw floor: kafka-python produce": r["raw_produce_per_s"],
+        "raw floor: kafka-python consume": r["raw_consume_per_s"],
+        "leadflow engagement events/s (end to end)": e2e["engagements_per_s"],
+    }
+    json_path, png_path = report.write("ingest", r, bars, "records per second", out)
+    console.print(f"wrote {json_path} and {png_path}")

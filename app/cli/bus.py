@@ -51,7 +51,8 @@ def consume(
     if kind not in ("engagement", "spend"):
         raise fail("KIND must be engagement or spend", EXIT_INVALID)
     stop = stop_on_signals()
-    with leadflow() as lf:
+    # This process writes every aggregate it reads, so it may trust its cache (see Store).
+    with leadflow(sole_writer_cache=True) as lf:
         boot = bootstrap_or_fail(bootstrap)
         topics = topics_from_env()
         ensure_topics(boot, topics.all, lf.settings.topic_partitions or lf.config.topic_partitions)

@@ -33,9 +33,9 @@ def fail(message: str, code: int) -> typer.Exit:
 
 
 @contextmanager
-def leadflow() -> Iterator[Leadflow]:
+def leadflow(sole_writer_cache: bool = False) -> Iterator[Leadflow]:
     try:
-        lf = build()
+        lf = build(sole_writer_cache=sole_writer_cache)
     except (ConfigError, SettingsError) as e:
         raise fail(str(e), EXIT_CONFIG) from None
     try:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 
 import typer
+from kafka.errors import KafkaError
 from rich.json import JSON
+from rich.markup import escape
 
 from leadflow.cli.common import EXIT_CONFIG, EXIT_INVALID, console, fail
 from leadflow.producers.envelope import to_json_value
@@ -22,7 +23,7 @@ def tail(
         None, "--type", "-t", help="only these event types (repeatable); default every type"
     ),
     bootstrap: str | None = typer.Option(
-        None, help=f"Kafka bootstrap host:port [default: ${BOOTSTRAP_ENV}]"
+        None, envvar=BOOTSTRAP_ENV, help="Kafka bootstrap host:port"
     ),
     prefix: str = typer.Option("", help="topic prefix, as the producing leadflow uses"),
     from_beginning: bool = typer.Option(
@@ -31,7 +32,6 @@ def tail(
     max: int | None = typer.Option(None, "--max", min=1, help="stop after this many events"),
 ) -> None:
     """Print envelopes from every leadflow.*.events topic as they arrive, until Ctrl-C."""
-    bootstrap = bootstrap or os.environ.get(BOOTSTRAP_ENV)
     if not bootstrap:
         raise fail(f"no Kafka bootstrap: pass --bootstrap HOST:PORT or set {BOOTSTRAP_ENV}",
                    EXIT_CONFIG)  # fmt: skip
@@ -48,10 +48,10 @@ def tail(
 
     def show(_payload: object, envelope: Envelope) -> None:
         nonlocal printed
+        what = escape(f"{envelope.aggregate_type} {envelope.aggregate_id}")
         console.print(
-            f"[dim]{to_json_value(envelope.occurred_at)}[/] [bold cyan]{envelope.type}[/] "
-            f"{envelope.aggregate_type} {envelope.aggregate_id} "
-            f"[dim]v{envelope.aggregate_version} #{envelope.position}[/]",
+            f"[dim]{to_json_value(envelope.occurred_at)}[/] [bold cyan]{escape(envelope.type)}[/] "
+            f"{what} [dim]v{envelope.aggregate_version} #{envelope.position}[/]",
             highlight=False,
         )
         # The payload as sent, not as a model parsed it: tail is for looking at the wire.
@@ -63,4 +63,7 @@ def tail(
     for name in type or [ANY_TYPE]:
         sub.on(name, show)
     with stop_on_signals(stop):
-        sub.run(stop)
+        try:
+            sub.run(stop)
+        except KafkaError as e:
+            raise fail(f"Kafka at {bootstrap}: {e}", EXIT_CONFIG) from None

@@ -1,0 +1,153 @@
+"""Command endpoints (CONTRACT 6): lead, opportunity, contact and account commands.
+
+Each route only turns the request into a use-case call. Idempotency itself (replaying the
+stored answer, refusing a different body under the same key) is the CommandRunner's: this
+module gives it the key, the scope (method and path) and the fingerprint of the body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+
+from leadflow.api.errors import ERROR_RESPONSES, ApiError
+from leadflow.api.models import (
+    AccountIn,
+    AssignIn,
+    ContactIn,
+    ConvertIn,
+    LostIn,
+    OwnerIn,
+    ParentIn,
+    QualifyIn,
+    RelationshipIn,
+    StatusIn,
+    WonIn,
+)
+from leadflow.application.commands import CommandContext
+from leadflow.container import Leadflow
+
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class CommandMeta:
+    idempotency_key: str | None
+    scope: str
+    fingerprint: str
+
+    def context(self, occurred_at: datetime | None) -> CommandContext:
+        return CommandContext(
+            occurred_at=occurred_at or datetime.now(UTC),
+            # TODO(CONTRACT 9): the name of the API key that asked, once keys exist.
+            actor=None,
+            idempotency_key=self.idempotency_key,
+            scope=self.scope,
+            fingerprint=self.fingerprint,
+        )
+
+
+async def command_meta(
+    request: Request,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="the same key again (same method, path and body) replays the answer",
+        ),
+    ] = None,
+) -> CommandMeta:
+    if idempotency_key is not None and not (
+        0 < len(idempotency_key) <= MAX_KEY_LENGTH and idempotency_key.isprintable()
+    ):
+        raise ApiError(
+            422,
+            "invalid_input",
+            f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable characters",
+            {"field": "Idempotency-Key"},
+        )
+    # The bytes as sent: a body that differs in any way is a different request.
+    body = await request.body()
+    return CommandMeta(
+        idempotency_key=idempotency_key,
+        scope=f"{request.method} {request.url.path}",
+        fingerprint=hashlib.sha256(body).hexdigest(),
+    )
+
+
+Meta = Annotated[CommandMeta, Depends(command_meta)]
+
+
+def command_router(lf: Leadflow) -> APIRouter:
+    # Plain `def` routes: FastAPI runs them in its thread pool, as the use cases block.
+    router = APIRouter(responses=ERROR_RESPONSES)
+
+    @router.post("/leads/{lead_id}/status", tags=["leads"])
+    def set_status(lead_id: UUID, body: StatusIn, meta: Meta) -> dict[str, Any]:
+        return lf.leads.set_status(
+            lead_id, body.status, body.reason, meta.context(body.occurred_at)
+        )
+
+    @router.post("/leads/{lead_id}/assign", tags=["leads"])
+    def assign(lead_id: UUID, body: AssignIn, meta: Meta) -> dict[str, Any]:
+        return lf.leads.assign(lead_id, body.owner, meta.context(body.occurred_at))
+
+    @router.post("/leads/{lead_id}/qualify", tags=["leads"])
+    def qualify(lead_id: UUID, body: QualifyIn, meta: Meta) -> dict[str, Any]:
+        return lf.leads.qualify(lead_id, body.bant(), body.notes, meta.context(body.occurred_at))
+
+    @router.post("/leads/{lead_id}/convert", tags=["leads"])
+    def convert(lead_id: UUID, body: ConvertIn, meta: Meta) -> dict[str, Any]:
+        return lf.conversion.convert(
+            lead_id,
+            meta.context(body.occurred_at),
+            contact_id=body.contact_id,
+            account_id=body.account_id,
+            opportunity=body.opportunity.model_dump() if body.opportunity else None,
+        )
+
+    @router.post("/opportunities/{opportunity_id}/won", tags=["opportunities"])
+    def won(opportunity_id: UUID, meta: Meta, body: WonIn | None = None) -> dict[str, Any]:
+        body = body or WonIn()
+        return lf.opportunities.win(opportunity_id, body.amount, meta.context(body.occurred_at))
+
+    @router.post("/opportunities/{opportunity_id}/lost", tags=["opportunities"])
+    def lost(opportunity_id: UUID, body: LostIn, meta: Meta) -> dict[str, Any]:
+        return lf.opportunities.lose(opportunity_id, body.reason, meta.context(body.occurred_at))
+
+    @router.post("/contacts", status_code=201, tags=["contacts"])
+    def create_contact(body: ContactIn, meta: Meta, response: Response) -> dict[str, Any]:
+        answer = lf.contacts.create(
+            body.email, body.profile(), body.account_id, meta.context(body.occurred_at)
+        )
+        response.headers["Location"] = f"/contacts/{answer['id']}"
+        return answer
+
+    @router.post("/contacts/{contact_id}/owner", tags=["contacts"])
+    def set_contact_owner(contact_id: UUID, body: OwnerIn, meta: Meta) -> dict[str, Any]:
+        return lf.contacts.set_owner(contact_id, body.owner, meta.context(body.occurred_at))
+
+    @router.post("/contacts/{contact_id}/relationships", tags=["contacts"])
+    def relate(contact_id: UUID, body: RelationshipIn, meta: Meta) -> dict[str, Any]:
+        return lf.contacts.relate(
+            contact_id, body.to_contact_id, body.kind, meta.context(body.occurred_at)
+        )
+
+    @router.post("/accounts", status_code=201, tags=["accounts"])
+    def create_account(body: AccountIn, meta: Meta, response: Response) -> dict[str, Any]:
+        answer = lf.accounts.create(
+            body.name, body.domain, body.parent_id, meta.context(body.occurred_at)
+        )
+        response.headers["Location"] = f"/accounts/{answer['id']}"
+        return answer
+
+    @router.post("/accounts/{account_id}/parent", tags=["accounts"])
+    def set_parent(account_id: UUID, body: ParentIn, meta: Meta) -> dict[str, Any]:
+        return lf.accounts.set_parent(account_id, body.parent_id, meta.context(body.occurred_at))
+
+    return router

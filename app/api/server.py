@@ -1,0 +1,47 @@
+"""The HTTP API (CONTRACT 6): the FastAPI application over the use cases of a Leadflow."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from leadflow.api.body import BodyGuard
+from leadflow.api.commands import command_router
+from leadflow.api.entities import entity_router
+from leadflow.api.errors import error_response, install_error_handlers
+from leadflow.api.ingest import InboundPublisher, PublishFailed, ingest_router
+from leadflow.container import Leadflow
+
+log = logging.getLogger(__name__)
+
+
+def _publish_failed(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("inbound publish failed: %s", exc)
+    return error_response(
+        503,
+        "broker_unavailable",
+        "the broker did not take the records; retry (event_ids make a retry harmless)",
+        headers={"Retry-After": "1"},
+    )
+
+
+def create_app(
+    lf: Leadflow, publisher: InboundPublisher | None, readmodels: Any | None = None
+) -> FastAPI:
+    """`publisher` None records inbound items directly (no broker); `readmodels`, when
+    given, answers `account_extras(account_id)` for `GET /accounts/{id}`."""
+    app = FastAPI(
+        title="leadflow",
+        version="1.1",
+        description="Event-sourced lead management (CONTRACT v1.1, section 6).",
+    )
+    install_error_handlers(app)
+    app.add_exception_handler(PublishFailed, _publish_failed)
+    app.add_middleware(BodyGuard)
+    app.include_router(ingest_router(lf, publisher))
+    app.include_router(command_router(lf))
+    app.include_router(entity_router(lf, readmodels))
+    return app
