@@ -56,14 +56,21 @@ def broker_epoch(consumer_bootstrap: str, topics: Topics) -> str | None:
 
 
 class _Seeker(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Runs on kafka-python's IO thread, where blocking calls are refused: it pauses new
+    partitions, and the poll loop seeks them to the stored offsets and resumes them."""
+
     def __init__(self, owner: ProjectionConsumer) -> None:
         self._owner = owner
 
     def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
-        pass  # every batch is committed before the next poll: nothing in hand to save
+        with self._owner._lock:
+            self._owner._unpositioned.difference_update(revoked)
 
     def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
-        self._owner.seek_to_stored(assigned)
+        assert self._owner._consumer is not None
+        self._owner._consumer.pause(*assigned)
+        with self._owner._lock:
+            self._owner._unpositioned.update(assigned)
 
 
 class ProjectionConsumer:
@@ -74,6 +81,8 @@ class ProjectionConsumer:
         self._epoch: str | None = None
         self.applied = 0
         self._names = schema.table_names()
+        self._lock = threading.Lock()
+        self._unpositioned: set[TopicPartition] = set()
 
     def start(self) -> None:
         schema.create(self._store.side)
@@ -89,6 +98,15 @@ class ProjectionConsumer:
             max_poll_interval_ms=600_000,
         )
         self._consumer.subscribe(self._s.topics.domain_events, listener=_Seeker(self))
+
+    def _position_new_partitions(self) -> None:
+        assert self._consumer is not None
+        with self._lock:
+            new, self._unpositioned = self._unpositioned, set()
+        new &= set(self._consumer.assignment())
+        if new:
+            self.seek_to_stored(sorted(new))
+            self._consumer.resume(*new)
 
     def seek_to_stored(self, assigned: Sequence[TopicPartition]) -> None:
         assert self._consumer is not None
@@ -108,7 +126,9 @@ class ProjectionConsumer:
 
     def run_once(self) -> int:
         assert self._consumer is not None
+        self._position_new_partitions()
         polled = self._consumer.poll(timeout_ms=100, max_records=self._s.max_batch)
+        self._position_new_partitions()
         records = [r for batch in polled.values() for r in batch]
         if not records:
             return 0

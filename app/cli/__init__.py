@@ -10,6 +10,7 @@ from leadflow.cli.demo import demo
 from leadflow.cli.leads import lead_app, opportunity_app
 from leadflow.cli.load import load
 from leadflow.cli.readmodels import funnel, project, rates, rebuild, roi, status
+from leadflow.cli.tail import tail
 from leadflow.cli.up import up
 from leadflow.logs import configure
 
@@ -21,6 +22,7 @@ app = typer.Typer(
 )
 app.command("up")(up)
 app.command("load")(load)
+app.command("tail")(tail)
 for _name, _fn in (("project", project), ("rebuild", rebuild), ("funnel", funnel),
                    ("rates", rates), ("roi", roi), ("status", status)):
     app.command(_name)(_fn)
