@@ -25,8 +25,15 @@ from leadflow.infra.store import Store
 from leadflow.settings import DatabaseSettings
 from leadflow.topics import Topics
 
-TYPES = ("email_opened", "email_clicked", "page_viewed", "pricing_page_viewed",
-         "form_submitted", "webinar_attended", "content_downloaded")
+TYPES = (
+    "email_opened",
+    "email_clicked",
+    "page_viewed",
+    "pricing_page_viewed",
+    "form_submitted",
+    "webinar_attended",
+    "content_downloaded",
+)
 
 
 def records(n: int, people: int, seed: int = 3) -> list[tuple[bytes, bytes]]:
@@ -36,17 +43,23 @@ def records(n: int, people: int, seed: int = 3) -> list[tuple[bytes, bytes]]:
     for i in range(n):
         person = rng.randrange(people)
         email = f"p{person}@co{person % 500}.example"
-        value = {"event_id": f"bench-{i}", "type": rng.choice(TYPES),
-                 "occurred_at": (start + timedelta(minutes=i)).isoformat(), "email": email,
-                 "source": rng.choice(("webinar", "paid_social", "organic")),
-                 "campaign": "bench", "person": {"company": "Bench Co", "country": "GB"}}
+        value = {
+            "event_id": f"bench-{i}",
+            "type": rng.choice(TYPES),
+            "occurred_at": (start + timedelta(minutes=i)).isoformat(),
+            "email": email,
+            "source": rng.choice(("webinar", "paid_social", "organic")),
+            "campaign": "bench",
+            "person": {"company": "Bench Co", "country": "GB"},
+        }
         out.append((email.encode(), json.dumps(value).encode()))
     return out
 
 
 def raw_produce(bootstrap: str, topic: str, data: list[tuple[bytes, bytes]]) -> float:
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
-                             batch_size=256 * 1024)
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=5, batch_size=256 * 1024
+    )
     started = time.perf_counter()
     for key, value in data:
         producer.send(topic, key=key, value=value)
@@ -57,9 +70,15 @@ def raw_produce(bootstrap: str, topic: str, data: list[tuple[bytes, bytes]]) -> 
 
 
 def raw_consume(bootstrap: str, topic: str, expected: int) -> float:
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, fetch_max_wait_ms=10,
-                             max_poll_records=2000, group_id=f"bench-raw-{uuid.uuid4().hex}")
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=10,
+        max_poll_records=2000,
+        group_id=f"bench-raw-{uuid.uuid4().hex}",
+    )
     seen, started = 0, 0.0
     while seen < expected:
         batch = consumer.poll(timeout_ms=200)
@@ -73,13 +92,23 @@ def raw_consume(bootstrap: str, topic: str, expected: int) -> float:
 
 @contextmanager
 def parts(bootstrap: str, db_url: str, prefix: str) -> Iterator[None]:
-    env = {**os.environ, "LEADFLOW_KAFKA_BOOTSTRAP": bootstrap, "LEADFLOW_DATABASE_URL": db_url,
-           "LEADFLOW_TOPIC_PREFIX": prefix, "LEADFLOW_LOG_FORMAT": "json"}
+    env = {
+        **os.environ,
+        "LEADFLOW_KAFKA_BOOTSTRAP": bootstrap,
+        "LEADFLOW_DATABASE_URL": db_url,
+        "LEADFLOW_TOPIC_PREFIX": prefix,
+        "LEADFLOW_LOG_FORMAT": "json",
+    }
     logs = Path(tempfile.mkdtemp(prefix="leadflow-bench-logs-"))
-    procs = [subprocess.Popen([sys.executable, "-m", "leadflow", *args], env=env,
-                              stdout=(logs / f"{args[0]}.log").open("wb"),
-                              stderr=subprocess.STDOUT)
-             for args in (["consume", "engagement"], ["relay"])]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "leadflow", *args],
+            env=env,
+            stdout=(logs / f"{args[0]}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for args in (["consume", "engagement"], ["relay"])
+    ]
     try:
         yield
     finally:
@@ -117,10 +146,13 @@ def end_to_end(bootstrap: str, n: int, people: int) -> dict[str, Any]:
         done = time.perf_counter()
         published = store.max_position()
     store.close()
-    return {"engagements": n, "domain_events": published,
-            "seconds_from_first_store": round(done - first, 3),
-            "seconds_including_group_join": round(done - started, 3),
-            "engagements_per_s": n / (done - first)}
+    return {
+        "engagements": n,
+        "domain_events": published,
+        "seconds_from_first_store": round(done - first, 3),
+        "seconds_including_group_join": round(done - started, 3),
+        "engagements_per_s": n / (done - first),
+    }
 
 
 def latency(bootstrap: str, rate: int, seconds: int, people: int) -> dict[str, Any]:
@@ -153,15 +185,19 @@ def latency(bootstrap: str, rate: int, seconds: int, people: int) -> dict[str, A
             time.sleep(0.002)
     store.close()
     ms = sorted((stored_at[k] - t) * 1000 for k, t in sent_at.items() if k in stored_at)
-    return {"rate_per_s": rate, "events": len(sent_at), "measured": len(ms),
-            "p50_ms": statistics.median(ms), "p99_ms": ms[int(len(ms) * 0.99) - 1],
-            "note": "stored time observed by polling the inbound table every ~2 ms"}
+    return {
+        "rate_per_s": rate,
+        "events": len(sent_at),
+        "measured": len(ms),
+        "p50_ms": statistics.median(ms),
+        "p99_ms": ms[int(len(ms) * 0.99) - 1],
+        "note": "stored time observed by polling the inbound table every ~2 ms",
+    }
 
 
 def _poll_stored(store: Store, stored_at: dict[str, float]) -> None:
     now = time.perf_counter()
-    for (event_id,) in store.side.query(
-            "SELECT event_id FROM {inbound} WHERE kind = 'engagement'"):
+    for (event_id,) in store.side.query("SELECT event_id FROM {inbound} WHERE kind = 'engagement'"):
         stored_at.setdefault(event_id, now)
 
 
@@ -181,8 +217,10 @@ def run(n: int, people: int, rate: int, seconds: int) -> dict[str, Any]:
         lat = latency(bootstrap, rate, seconds, people)
         return {
             "broker": "embedded tansu" if broker else bootstrap,
-            "raw_produce_per_s": produce, "raw_consume_per_s": consume,
-            "end_to_end": e2e, "latency": lat,
+            "raw_produce_per_s": produce,
+            "raw_consume_per_s": consume,
+            "end_to_end": e2e,
+            "latency": lat,
             "ratio_to_raw_produce": e2e["engagements_per_s"] / produce,
             "ratio_to_raw_consume": e2e["engagements_per_s"] / consume,
         }

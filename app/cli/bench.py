@@ -70,3 +70,42 @@ def bench_ingest(
     }
     json_path, png_path = report.write("ingest", r, bars, "records per second", out)
     console.print(f"wrote {json_path} and {png_path}")
+
+
+@bench_app.command("rebuild")
+def bench_rebuild(
+    engagements: int = typer.Option(60000, help="engagement events to store first"),
+    people: int = typer.Option(10000),
+    out: Path = typer.Option(Path("bench-results")),
+) -> None:
+    """Events/s of a full read-model rebuild, beside reading the store without projecting."""
+    from leadflow.benchmarks import readmodels, report
+
+    r = readmodels.bench_rebuild(engagements, people)
+    console.print(
+        f"rebuild {r['rebuild_events_per_s']:,.0f} events/s; raw read floor "
+        f"{r['raw_floor_read_events_per_s']:,.0f} events/s; ratio {r['ratio_to_floor']:.2f}"
+    )
+    bars = {"raw floor: read + decode store events": r["raw_floor_read_events_per_s"],
+            "leadflow rebuild": r["rebuild_events_per_s"]}
+    json_path, png_path = report.write("rebuild", r, bars, "events per second", out)
+    console.print(f"wrote {json_path} and {png_path}")
+
+
+@bench_app.command("queries")
+def bench_queries(
+    leads: int = typer.Option(1_000_000, help="leads in the read models"),
+    repeat: int = typer.Option(20, help="runs of each query"),
+    out: Path = typer.Option(Path("bench-results")),
+) -> None:
+    """p50/p99 of funnel, rates and ROI, with and without filters and as_of."""
+    from leadflow.benchmarks import readmodels, report
+
+    r = readmodels.bench_queries(leads, repeat)
+    bars = {"raw floor: one full scan of leads (ms)": r["raw_floor_full_scan_ms"]}
+    for key, value in r.items():
+        if isinstance(value, dict):
+            console.print(f"{key}: p50 {value['p50_ms']:.1f} ms, p99 {value['p99_ms']:.1f} ms")
+            bars[f"{key} p99 (ms)"] = value["p99_ms"]
+    json_path, png_path = report.write("queries", r, bars, "milliseconds (lower is better)", out)
+    console.print(f"wrote {json_path} and {png_path}")

@@ -1,0 +1,182 @@
+"""`leadflow bench rebuild` and `leadflow bench queries`.
+
+rebuild: events/s of a full rebuild, beside the raw floor of reading the same events from
+the store (select and decode, no projecting), same run.
+queries: p50/p99 of /funnel, /conversion-rates and /roi on read models holding N leads,
+beside the raw floor of one full scan of the leads table, same run. The rows are written
+straight into the read-model tables: the figure is about the queries, not about ingest.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from leadflow.benchmarks.ingest import records
+from leadflow.config import load_config
+from leadflow.container import build
+from leadflow.infra.store import Store
+from leadflow.projections import analytics, schema
+from leadflow.projections.rebuild import rebuild
+from leadflow.schemas import parse_engagement
+from leadflow.settings import DatabaseSettings, Settings
+
+
+def _db() -> DatabaseSettings:
+    path = Path(tempfile.mkdtemp(prefix="leadflow-bench-")) / "readmodels.sqlite3"
+    return DatabaseSettings(kind="sqlite", sqlite_path=path)
+
+
+def bench_rebuild(engagements: int, people: int) -> dict[str, Any]:
+    lf = build(Settings(database=_db()), load_config(), sole_writer_cache=True)
+    data = [parse_engagement(v) for _, v in records(engagements, people)]
+    for i in range(0, len(data), 2000):
+        lf.engagement.record(data[i : i + 2000])
+    stored = lf.store.max_position()
+    started = time.perf_counter()
+    position = 0
+    while batch := lf.store.app.recorder.select_notifications(start=position + 1, limit=5000):
+        for n in batch:
+            lf.store.app.mapper.to_domain_event(n)
+        position = batch[-1].id
+    floor = stored / (time.perf_counter() - started)
+    result = rebuild(lf.store)
+    lf.close()
+    return {
+        "stored_events": stored,
+        "raw_floor_read_events_per_s": floor,
+        "rebuild_events_per_s": result["events_per_s"],
+        "ratio_to_floor": result["events_per_s"] / floor,
+    }
+
+
+def _fill(store: Store, leads: int, seed: int = 1) -> None:
+    rng = random.Random(seed)
+    schema.create(store.side)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    names = schema.table_names()
+
+    def t(dt: datetime) -> str:
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    for chunk in range(0, leads, 20000):
+        lead_rows, change_rows, opp_rows = [], [], []
+        for i in range(chunk, min(leads, chunk + 20000)):
+            lid = str(uuid.UUID(int=rng.getrandbits(128)))
+            captured = start + timedelta(minutes=rng.randrange(60 * 24 * 600))
+            mql = captured + timedelta(days=rng.randrange(30)) if rng.random() < 0.4 else None
+            sql = (
+                (mql or captured) + timedelta(days=rng.randrange(20))
+                if mql and rng.random() < 0.5
+                else None
+            )
+            conv = sql + timedelta(days=rng.randrange(10)) if sql and rng.random() < 0.6 else None
+            opp = str(uuid.uuid4()) if conv else None
+            owner = rng.choice(("alice", "bob", "carol", None))
+            lead_rows.append(
+                (
+                    lid,
+                    5,
+                    f"p{i}@x.example",
+                    t(captured),
+                    rng.choice(("webinar", "paid_social", "organic", "referral")),
+                    f"c{rng.randrange(40)}",
+                    10,
+                    mql and t(mql),
+                    sql and t(sql),
+                    conv and t(conv),
+                    None,
+                    None,
+                    opp,
+                    "Converted" if conv else rng.choice(("New", "Working")),
+                    owner,
+                    0,
+                )
+            )
+            if owner:
+                change_rows.append((lid, 2, "owner", t(captured), owner))
+            if opp and conv:
+                won = rng.random() < 0.5
+                opp_rows.append(
+                    (
+                        opp,
+                        2,
+                        lid,
+                        str(uuid.uuid4()),
+                        None,
+                        "deal",
+                        "1000.00",
+                        t(conv),
+                        "won" if won else None,
+                        "1000.00" if won else None,
+                        t(conv + timedelta(days=5)) if won else None,
+                    )
+                )
+        with store.side.transaction(names) as tx:
+            raw = getattr(tx._cursor, "sqlite_cursor", tx._cursor)
+            raw.executemany(
+                store.side.sql("INSERT INTO {rm_leads} VALUES (" + ",".join("?" * 16) + ")", names),
+                lead_rows,
+            )
+            raw.executemany(
+                store.side.sql("INSERT INTO {rm_lead_changes} VALUES (?,?,?,?,?)", names),
+                change_rows,
+            )
+            raw.executemany(
+                store.side.sql(
+                    "INSERT INTO {rm_opportunities} VALUES (" + ",".join("?" * 11) + ")", names
+                ),
+                opp_rows,
+            )
+
+
+def _time(fn: Callable[[], Any], repeat: int) -> dict[str, float]:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return {
+        "p50_ms": statistics.median(samples),
+        "p99_ms": samples[max(0, int(len(samples) * 0.99) - 1)],
+    }
+
+
+def bench_queries(leads: int, repeat: int) -> dict[str, Any]:
+    store = Store(_db())
+    _fill(store, leads)
+    side = store.side
+    started = time.perf_counter()
+    side.query("SELECT COUNT(*), MAX(captured_at) FROM {rm_leads}", (), schema.table_names())
+    floor_ms = (time.perf_counter() - started) * 1000
+    now = datetime(2026, 9, 1, tzinfo=UTC)
+    cohorts = {
+        "all": analytics.Cohort(as_of=now),
+        "filtered": analytics.Cohort(
+            as_of=now,
+            from_=datetime(2025, 6, 1, tzinfo=UTC),
+            to=datetime(2025, 9, 1, tzinfo=UTC),
+            source="webinar",
+        ),
+        "as_of": analytics.Cohort(as_of=datetime(2025, 7, 1, tzinfo=UTC)),
+    }
+    results: dict[str, Any] = {"leads": leads, "raw_floor_full_scan_ms": floor_ms}
+    for name, c in cohorts.items():
+        queries: dict[str, Callable[[], Any]] = {
+            "funnel": partial(analytics.funnel, side, c),
+            "rates": partial(analytics.conversion_rates, side, c, "source"),
+            "roi": partial(analytics.roi, side, c, "source"),
+        }
+        for query, fn in queries.items():
+            results[f"{query}_{name}"] = _time(fn, repeat)
+    store.close()
+    return results
