@@ -13,7 +13,6 @@ from leadflow.domain.engagement import OPT_OUT_TYPE, Engagement, merge_profile
 from leadflow.domain.errors import InvalidInput
 
 Audit = dict[str, Any]
-RELATIONSHIP_KINDS = ("reports_to", "manages", "colleague", "assistant_of", "influences", "other")
 
 
 class Contact(LeadflowAggregate):

@@ -49,7 +49,9 @@ class Opportunity(LeadflowAggregate):
     def lose(self, reason: str, occurred_at: datetime, audit: Audit | None = None) -> None:
         self._check_open()
         if not reason or not reason.strip():
-            raise InvalidInput("a lost opportunity needs a reason")
+            raise InvalidInput("a lost opportunity needs a reason", {"field": "reason"})
+        if len(reason) > 2000:
+            raise InvalidInput("reason must be at most 2000 characters", {"field": "reason"})
         self._lost(reason=reason, occurred_at=occurred_at, audit=audit)
 
     def _check_open(self) -> None:

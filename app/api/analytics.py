@@ -36,24 +36,36 @@ def parse_time(value: str | None, name: str) -> datetime | None:
             return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise InvalidInput(f"{name} must be a date (YYYY-MM-DD) or an RFC 3339 time",
-                           {name: value}) from None
+        raise InvalidInput(
+            f"{name} must be a date (YYYY-MM-DD) or an RFC 3339 time", {name: value}
+        ) from None
     if parsed.tzinfo is None:
         raise InvalidInput(f"{name} must carry a UTC offset", {name: value})
     return parsed.astimezone(UTC)
 
 
-def cohort(lf: Leadflow, from_: str | None, to: str | None, source: str | None,
-           campaign: str | None, owner: str | None, as_of: str | None,
-           stuck_days: int | None = None) -> Cohort:
+def cohort(
+    lf: Leadflow,
+    from_: str | None,
+    to: str | None,
+    source: str | None,
+    campaign: str | None,
+    owner: str | None,
+    as_of: str | None,
+    stuck_days: int | None = None,
+) -> Cohort:
     start, end = parse_time(from_, "from"), parse_time(to, "to")
     if start is not None and end is not None and end < start:
         raise InvalidInput("to must not be before from", {"from": from_, "to": to})
     if stuck_days is not None and stuck_days < 0:
         raise InvalidInput("stuck_days must not be negative", {"stuck_days": stuck_days})
     return Cohort(
-        as_of=parse_time(as_of, "as_of") or datetime.now(UTC), from_=start, to=end,
-        source=source, campaign=campaign, owner=owner,
+        as_of=parse_time(as_of, "as_of") or datetime.now(UTC),
+        from_=start,
+        to=end,
+        source=source,
+        campaign=campaign,
+        owner=owner,
         stuck_days=lf.config.stuck_days if stuck_days is None else stuck_days,
     )
 
@@ -64,58 +76,123 @@ def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
     return value
 
 
+class ReadModels:
+    """What the entity routes need from the read models."""
+
+    def __init__(self, lf: Leadflow) -> None:
+        self._lf = lf
+
+    def account_extras(self, account_id: UUID) -> dict[str, Any]:
+        from leadflow.projections import schema
+
+        if not schema.exists(self._lf.store.side, schema.table_names()["rm_accounts"]):
+            return {"children": [], "contacts": [], "won_revenue": "0.00"}
+        return lists.account_extras(self._lf.store.side, str(account_id))
+
+
 def analytics_router(lf: Leadflow, bootstrap: str | None, topics: Topics) -> APIRouter:
     router = APIRouter()
     side = lf.store.side
 
     @router.get("/funnel", tags=["analytics"])
-    def funnel(from_: str | None = Query(None, alias="from"), to: str | None = None,
-               source: str | None = None, campaign: str | None = None,
-               owner: str | None = None, as_of: str | None = None,
-               stuck_days: int | None = None) -> dict[str, Any]:
-        return analytics.funnel(side, cohort(lf, from_, to, source, campaign, owner, as_of,
-                                             stuck_days))
+    def funnel(
+        from_: str | None = Query(None, alias="from"),
+        to: str | None = None,
+        source: str | None = None,
+        campaign: str | None = None,
+        owner: str | None = None,
+        as_of: str | None = None,
+        stuck_days: int | None = None,
+    ) -> dict[str, Any]:
+        return analytics.funnel(
+            side, cohort(lf, from_, to, source, campaign, owner, as_of, stuck_days)
+        )
 
     @router.get("/conversion-rates", tags=["analytics"])
-    def rates(by: str = "source", from_: str | None = Query(None, alias="from"),
-              to: str | None = None, source: str | None = None, campaign: str | None = None,
-              owner: str | None = None, as_of: str | None = None) -> dict[str, Any]:
+    def rates(
+        by: str = "source",
+        from_: str | None = Query(None, alias="from"),
+        to: str | None = None,
+        source: str | None = None,
+        campaign: str | None = None,
+        owner: str | None = None,
+        as_of: str | None = None,
+    ) -> dict[str, Any]:
         return analytics.conversion_rates(
-            side, cohort(lf, from_, to, source, campaign, owner, as_of),
-            _choice(by, RATE_KEYS, "by"))
+            side,
+            cohort(lf, from_, to, source, campaign, owner, as_of),
+            _choice(by, RATE_KEYS, "by"),
+        )
 
     @router.get("/roi", tags=["analytics"])
-    def roi(by: str = "source", from_: str | None = Query(None, alias="from"),
-            to: str | None = None, source: str | None = None, campaign: str | None = None,
-            as_of: str | None = None) -> dict[str, Any]:
-        return analytics.roi(side, cohort(lf, from_, to, source, campaign, None, as_of),
-                             _choice(by, ROI_KEYS, "by"))
+    def roi(
+        by: str = "source",
+        from_: str | None = Query(None, alias="from"),
+        to: str | None = None,
+        source: str | None = None,
+        campaign: str | None = None,
+        as_of: str | None = None,
+    ) -> dict[str, Any]:
+        return analytics.roi(
+            side, cohort(lf, from_, to, source, campaign, None, as_of), _choice(by, ROI_KEYS, "by")
+        )
 
     @router.get("/leads", tags=["leads"])
-    def leads(email: str | None = None, status: str | None = None, stage: str | None = None,
-              owner: str | None = None, source: str | None = None, limit: int | None = None,
-              cursor: str | None = None) -> dict[str, Any]:
+    def leads(
+        email: str | None = None,
+        status: str | None = None,
+        stage: str | None = None,
+        owner: str | None = None,
+        source: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
         if status is not None:
             _choice(status, STATUS_NAMES, "status")
         if stage is not None:
             _choice(stage, STAGE_NAMES, "stage")
         page = lists.leads_page(
-            side, email=normalise_email(email) if email else None, status=status, stage=stage,
-            owner=owner, source=source, limit=limit, cursor=cursor)
-        items = [load_lead_view(lf.store, lead) for lead_id in page.ids
-                 if (lead := lf.store.find(UUID(lead_id), Lead)) is not None]
+            side,
+            email=normalise_email(email) if email else None,
+            status=status,
+            stage=stage,
+            owner=owner,
+            source=source,
+            limit=limit,
+            cursor=cursor,
+        )
+        items = [
+            load_lead_view(lf.store, lead)
+            for lead_id in page.ids
+            if (lead := lf.store.find(UUID(lead_id), Lead)) is not None
+        ]
         return {"items": items, "next_cursor": page.next_cursor}
 
     @router.get("/contacts", tags=["contacts"])
-    def contacts(account_id: str | None = None, owner: str | None = None,
-                 country: str | None = None, industry: str | None = None,
-                 limit: int | None = None, cursor: str | None = None) -> dict[str, Any]:
+    def contacts(
+        account_id: str | None = None,
+        owner: str | None = None,
+        country: str | None = None,
+        industry: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
         from leadflow.application.views import contact_view
 
-        page = lists.contacts_page(side, account_id=account_id, owner=owner, country=country,
-                                   industry=industry, limit=limit, cursor=cursor)
-        items = [contact_view(c) for cid in page.ids
-                 if (c := lf.store.find(UUID(cid), Contact)) is not None]
+        page = lists.contacts_page(
+            side,
+            account_id=account_id,
+            owner=owner,
+            country=country,
+            industry=industry,
+            limit=limit,
+            cursor=cursor,
+        )
+        items = [
+            contact_view(c)
+            for cid in page.ids
+            if (c := lf.store.find(UUID(cid), Contact)) is not None
+        ]
         return {"items": items, "next_cursor": page.next_cursor}
 
     @router.get("/status", tags=["operations"])
@@ -131,11 +208,12 @@ def analytics_router(lf: Leadflow, bootstrap: str | None, topics: Topics) -> API
             "# TYPE leadflow_relay_lag gauge",
             f"leadflow_relay_lag {s['relay']['lag']}",
             "# TYPE leadflow_projection_lag gauge",
-            *[f'leadflow_projection_lag{{name="{p["name"]}"}} {p["lag"]}'
-              for p in s["projections"]],
+            *[
+                f'leadflow_projection_lag{{name="{p["name"]}"}} {p["lag"]}'
+                for p in s["projections"]
+            ],
             "# TYPE leadflow_consumer_lag gauge",
-            *[f'leadflow_consumer_lag{{group="{c["group"]}"}} {c["lag"]}'
-              for c in s["consumers"]],
+            *[f'leadflow_consumer_lag{{group="{c["group"]}"}} {c["lag"]}' for c in s["consumers"]],
         ]
         return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -31,8 +31,10 @@ from leadflow.api.models import (
 )
 from leadflow.application.commands import CommandContext
 from leadflow.container import Leadflow
+from leadflow.domain.errors import InvalidInput
 
 MAX_KEY_LENGTH = 255
+MAX_FUTURE = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,11 @@ class CommandMeta:
     fingerprint: str
 
     def context(self, occurred_at: datetime | None) -> CommandContext:
+        if occurred_at is not None and occurred_at > datetime.now(UTC) + MAX_FUTURE:
+            # The same bound as engagement: business time may lag, not lead, by much.
+            raise InvalidInput(
+                "occurred_at: more than 24 hours in the future", {"field": "occurred_at"}
+            )
         return CommandContext(
             occurred_at=occurred_at or datetime.now(UTC),
             # TODO(CONTRACT 9): the name of the API key that asked, once keys exist.

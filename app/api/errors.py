@@ -91,7 +91,8 @@ def _api_error(_: Request, exc: Exception) -> JSONResponse:
 
 def _where(loc: tuple[Any, ...]) -> str:
     # FastAPI prefixes the part of the request ("body", "path", ...); clients know fields.
-    parts = [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "path", "header") else []
+    where = ("body", "path", "query", "header", "cookie")
+    parts = [str(p) for p in loc[1:]] if loc and loc[0] in where else []
     return ".".join(parts) or "(body)"
 
 
@@ -109,8 +110,13 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
         return error_response(
             422, "invalid_json", f"the body is not valid JSON: {ctx.get('error', '')}".strip()
         )
+    if errors and tuple(errors[0].get("loc", ())) == ("body",) and errors[0]["type"] == "missing":
+        return error_response(422, "invalid_input", "the request needs a JSON body")
     listed = [
-        {"field": _where(tuple(e.get("loc", ()))), "message": str(e.get("msg", "invalid"))}
+        {
+            "field": _where(tuple(e.get("loc", ()))),
+            "message": str(e.get("msg", "invalid")).removeprefix("Value error, "),
+        }
         for e in errors[:MAX_LISTED_ERRORS]
     ]
     message = "; ".join(f"{e['field']}: {e['message']}" for e in listed[:5])
@@ -120,7 +126,7 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     headers = dict(exc.headers) if exc.headers else None
-    if exc.status_code == 400:
+    if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
         # FastAPI says 400 for bodies json.loads cannot take (bad UTF-8, nesting too deep):
         # to a client that is invalid input like any other malformed JSON.
         return error_response(422, "invalid_json", "the body is not valid UTF-8 JSON")

@@ -82,8 +82,10 @@ def _validate(
         except InvalidRecord as e:
             rejected.append({"index": index, "error": e.reason})
     if not valid:
+        first = rejected[0] if rejected else None
+        why = f" (item {first['index']}: {first['error']})" if first else ""
         raise ApiError(
-            422, "invalid_input", "no valid record in the request", {"rejected": rejected}
+            422, "invalid_input", f"no valid record in the request{why}", {"rejected": rejected}
         )
     return valid, rejected
 

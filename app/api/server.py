@@ -8,12 +8,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from leadflow.api.analytics import ReadModels, analytics_router
 from leadflow.api.body import BodyGuard
 from leadflow.api.commands import command_router
 from leadflow.api.entities import entity_router
 from leadflow.api.errors import error_response, install_error_handlers
 from leadflow.api.ingest import InboundPublisher, PublishFailed, ingest_router
 from leadflow.container import Leadflow
+from leadflow.projections import schema
+from leadflow.topics import Topics
 
 log = logging.getLogger(__name__)
 
@@ -29,19 +32,27 @@ def _publish_failed(_: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(
-    lf: Leadflow, publisher: InboundPublisher | None, readmodels: Any | None = None
+    lf: Leadflow,
+    publisher: InboundPublisher | None,
+    readmodels: Any | None = None,
+    *,
+    bootstrap: str | None = None,
+    topics: Topics | None = None,
 ) -> FastAPI:
-    """`publisher` None records inbound items directly (no broker); `readmodels`, when
-    given, answers `account_extras(account_id)` for `GET /accounts/{id}`."""
+    """`publisher` None records inbound items directly (no broker); `readmodels` answers
+    `account_extras(account_id)` for `GET /accounts/{id}` (default: the read models in
+    the store's database); `bootstrap` lets /status measure the Kafka lags."""
     app = FastAPI(
         title="leadflow",
         version="1.1",
         description="Event-sourced lead management (CONTRACT v1.1, section 6).",
     )
+    schema.create(lf.store.side)  # read models answer (empty) before the first projection
     install_error_handlers(app)
     app.add_exception_handler(PublishFailed, _publish_failed)
     app.add_middleware(BodyGuard)
     app.include_router(ingest_router(lf, publisher))
     app.include_router(command_router(lf))
-    app.include_router(entity_router(lf, readmodels))
+    app.include_router(entity_router(lf, readmodels or ReadModels(lf)))
+    app.include_router(analytics_router(lf, bootstrap, topics or Topics()))
     return app

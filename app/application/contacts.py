@@ -40,7 +40,10 @@ class ManageContacts:
         account_id: UUID | None,
         ctx: CommandContext,
     ) -> dict[str, Any]:
-        email = normalise_email(email)
+        try:
+            email = normalise_email(email)
+        except InvalidInput as e:
+            raise InvalidInput(e.message, {"field": "email"}) from None
         for k, v in profile.items():
             if v is not None and (not isinstance(v, str) or len(v) > 300):
                 raise InvalidInput(f"{k} must be a string of at most 300 characters")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from leadflow.cli.api import api
 from leadflow.cli.bench import bench_app
 from leadflow.cli.bus import consume, publish, relay
 from leadflow.cli.demo import demo
@@ -21,10 +22,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("up")(up)
+app.command("api")(api)
 app.command("load")(load)
 app.command("tail")(tail)
-for _name, _fn in (("project", project), ("rebuild", rebuild), ("funnel", funnel),
-                   ("rates", rates), ("roi", roi), ("status", status)):
+for _name, _fn in (
+    ("project", project),
+    ("rebuild", rebuild),
+    ("funnel", funnel),
+    ("rates", rates),
+    ("roi", roi),
+    ("status", status),
+):
     app.command(_name)(_fn)
 app.command("demo")(demo)
 app.command("relay")(relay)

@@ -86,8 +86,10 @@ def bench_rebuild(
         f"rebuild {r['rebuild_events_per_s']:,.0f} events/s; raw read floor "
         f"{r['raw_floor_read_events_per_s']:,.0f} events/s; ratio {r['ratio_to_floor']:.2f}"
     )
-    bars = {"raw floor: read + decode store events": r["raw_floor_read_events_per_s"],
-            "leadflow rebuild": r["rebuild_events_per_s"]}
+    bars = {
+        "raw floor: read + decode store events": r["raw_floor_read_events_per_s"],
+        "leadflow rebuild": r["rebuild_events_per_s"],
+    }
     json_path, png_path = report.write("rebuild", r, bars, "events per second", out)
     console.print(f"wrote {json_path} and {png_path}")
 

@@ -86,7 +86,9 @@ def publish(
                 data = json.loads(raw)
                 field = "email" if topic == "engagement" else "source"
                 if isinstance(data, dict) and isinstance(data.get(field), str):
-                    key = data[field].strip().lower().encode()
+                    # Senders key engagement by normalised email, spend by source as given.
+                    value = data[field]
+                    key = (value.strip().lower() if topic == "engagement" else value).encode()
             except ValueError:
                 pass
             unkeyed += key is None

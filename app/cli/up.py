@@ -77,12 +77,15 @@ def up(refresh: float = typer.Option(2.0, help="seconds between progress updates
         partitions = lf.settings.topic_partitions or lf.config.topic_partitions
         ensure_topics(bootstrap, topics.all, partitions)
         console.print(f"topics ready on {bootstrap} ({partitions} partitions)")
+        settings = lf.settings
+        console.print(f"API on http://{settings.http_host}:{settings.http_port}/ (docs at /docs)")
         env = {**os.environ, "LEADFLOW_KAFKA_BOOTSTRAP": bootstrap, "LEADFLOW_LOG_FORMAT": "json"}
         sup = Supervisor(env=env, log_dir=lf.settings.data_dir / "logs")
         sup.add("relay", "relay")
         sup.add("engagement-consumer", "consume", "engagement")
         sup.add("spend-consumer", "consume", "spend")
         sup.add("projections", "project")
+        sup.add("api", "api")
         sup.start()
         try:
             with Live(console=console, refresh_per_second=4, transient=False) as live:
