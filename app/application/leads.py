@@ -7,6 +7,7 @@ from uuid import UUID
 
 from leadflow.application.changes import Changes
 from leadflow.application.commands import CommandContext, CommandRunner
+from leadflow.application.views import iso
 from leadflow.domain.errors import InvalidInput, NotFound
 from leadflow.domain.lead import OPEN_STATUSES, Lead
 from leadflow.infra.store import Store
@@ -70,7 +71,7 @@ class ManageLeads:
             return {
                 "id": str(lead.id),
                 "stage": "sql",
-                "sql_at": lead.sql_at.isoformat() if lead.sql_at else None,
+                "sql_at": iso(lead.sql_at),
             }
 
         return self._runner.run(ctx, decide)
