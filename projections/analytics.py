@@ -35,8 +35,12 @@ class Cohort:
 
     def echo(self) -> dict[str, Any]:
         return {
-            "from": _z(self.from_), "to": _z(self.to), "source": self.source,
-            "campaign": self.campaign, "owner": self.owner, "as_of": _z(self.as_of),
+            "from": _z(self.from_),
+            "to": _z(self.to),
+            "source": self.source,
+            "campaign": self.campaign,
+            "owner": self.owner,
+            "as_of": _z(self.as_of),
         }
 
 
@@ -64,8 +68,9 @@ def _z(value: datetime | None) -> str | None:
 
 def _days(later: str, earlier: str) -> float:
     parse = datetime.fromisoformat
-    return (parse(later.replace("Z", "+00:00")) - parse(earlier.replace("Z", "+00:00"))
-            ).total_seconds() / 86400
+    return (
+        parse(later.replace("Z", "+00:00")) - parse(earlier.replace("Z", "+00:00"))
+    ).total_seconds() / 86400
 
 
 def _ratio(num: int, den: int) -> float | None:
@@ -98,22 +103,32 @@ def cohort_leads(side: SideTables, c: Cohort, use_owner: bool = True) -> list[Le
         "SELECT l.lead_id, l.captured_at, l.source, l.campaign, l.mql_at, l.sql_at,"
         " l.converted_at, o.opened_at, o.outcome, o.closed_at, o.won_amount"
         " FROM {rm_leads} l LEFT JOIN {rm_opportunities} o"
-        " ON o.opportunity_id = l.opportunity_id WHERE " + cond, params, names)
+        " ON o.opportunity_id = l.opportunity_id WHERE " + cond,
+        params,
+        names,
+    )
     changes = side.query(
         "SELECT c.lead_id, c.kind, c.value FROM {rm_lead_changes} c JOIN {rm_leads} l"
         " ON l.lead_id = c.lead_id WHERE " + cond + " AND c.occurred_at <= ?"
-        " ORDER BY c.lead_id, c.occurred_at, c.version", [*params, as_of], names)
+        " ORDER BY c.lead_id, c.occurred_at, c.version",
+        [*params, as_of],
+        names,
+    )
     latest: dict[tuple[str, str], str | None] = {}
     for lead_id, kind, value in changes:
         latest[(lead_id, kind)] = value
     leads = []
     for lead_id, captured, source, campaign, mql, sql, conv, opened, outcome, closed, won in rows:
+
         def by(t: str | None) -> str | None:
             return t if t is not None and t <= as_of else None
 
         won_at = by(closed) if outcome == "won" else None
         lead = LeadAsOf(
-            lead_id=lead_id, captured_at=captured, source=source, campaign=campaign,
+            lead_id=lead_id,
+            captured_at=captured,
+            source=source,
+            campaign=campaign,
             times=[captured, by(mql), by(sql), by(conv), won_at],
             status=latest.get((lead_id, "status")) or "New",
             owner=latest.get((lead_id, "owner")),
@@ -148,19 +163,26 @@ def funnel(side: SideTables, c: Cohort) -> dict[str, Any]:
                 gaps.append(_days(this, previous))
         at_stage = [lead for lead in leads if lead.highest == i]
         dropped = [lead for lead in at_stage if lead.status == "Unqualified" or lead.lost]
-        stuck = [] if name == "won" else [
-            lead for lead in at_stage
-            if lead not in dropped and _days(as_of, lead.times[i] or as_of) > c.stuck_days
-        ]
-        stages.append({
-            "stage": name,
-            "count": counts[i],
-            "rate_from_previous": None if i == 0 else _ratio(counts[i], counts[i - 1]),
-            "rate_from_captured": _ratio(counts[i], counts[0]),
-            "median_days_from_previous": statistics.median(gaps) if gaps else None,
-            "stuck": len(stuck),
-            "dropped": len(dropped),
-        })
+        stuck = (
+            []
+            if name == "won"
+            else [
+                lead
+                for lead in at_stage
+                if lead not in dropped and _days(as_of, lead.times[i] or as_of) > c.stuck_days
+            ]
+        )
+        stages.append(
+            {
+                "stage": name,
+                "count": counts[i],
+                "rate_from_previous": None if i == 0 else _ratio(counts[i], counts[i - 1]),
+                "rate_from_captured": _ratio(counts[i], counts[0]),
+                "median_days_from_previous": statistics.median(gaps) if gaps else None,
+                "stuck": len(stuck),
+                "dropped": len(dropped),
+            }
+        )
     return {"query": {**c.echo(), "stuck_days": c.stuck_days}, "stages": stages}
 
 
@@ -178,19 +200,30 @@ def conversion_rates(side: SideTables, c: Cohort, by: str) -> dict[str, Any]:
     rows = []
     for k in sorted(groups):
         n = stage_counts(groups[k])
-        rows.append({
-            "key": k, "leads": n[0], "mql": n[1], "sql": n[2], "converted": n[3], "won": n[4],
-            "lead_to_mql": _ratio(n[1], n[0]), "mql_to_sql": _ratio(n[2], n[1]),
-            "sql_to_converted": _ratio(n[3], n[2]), "converted_to_won": _ratio(n[4], n[3]),
-            "lead_to_converted": _ratio(n[3], n[0]),
-        })
+        rows.append(
+            {
+                "key": k,
+                "leads": n[0],
+                "mql": n[1],
+                "sql": n[2],
+                "converted": n[3],
+                "won": n[4],
+                "lead_to_mql": _ratio(n[1], n[0]),
+                "mql_to_sql": _ratio(n[2], n[1]),
+                "sql_to_converted": _ratio(n[3], n[2]),
+                "converted_to_won": _ratio(n[4], n[3]),
+                "lead_to_converted": _ratio(n[3], n[0]),
+            }
+        )
     return {"query": c.echo(), "by": by, "rows": rows}
 
 
 def _spend_by_key(side: SideTables, c: Cohort, by: str) -> dict[str, Decimal]:
     rows = side.query(
         "SELECT event_id, source, campaign, amount, period_start, replaces FROM {rm_spend}",
-        (), table_names())
+        (),
+        table_names(),
+    )
     replaced = {r[5] for r in rows if r[5]}
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for event_id, source, campaign, amount, period_start, _ in rows:
@@ -218,15 +251,24 @@ def roi(side: SideTables, c: Cohort, by: str) -> dict[str, Any]:
         leads = groups.get(k, [])
         n = stage_counts(leads)
         s = spend.get(k, Decimal(0))
-        revenue = sum((lead.won_amount for lead in leads if lead.won_amount is not None),
-                      Decimal(0))
-        rows.append({
-            "key": k, "spend": _money(s), "leads": n[0], "mql": n[1], "sql": n[2],
-            "converted": n[3], "opportunities": sum(1 for lead in leads if lead.opportunity),
-            "won": n[4], "won_revenue": _money(revenue),
-            "cost_per_lead": _money(s / n[0]) if n[0] else None,
-            "cost_per_conversion": _money(s / n[3]) if n[3] else None,
-            "roi": float((revenue - s) / s) if s else None,
-        })
+        revenue = sum(
+            (lead.won_amount for lead in leads if lead.won_amount is not None), Decimal(0)
+        )
+        rows.append(
+            {
+                "key": k,
+                "spend": _money(s),
+                "leads": n[0],
+                "mql": n[1],
+                "sql": n[2],
+                "converted": n[3],
+                "opportunities": sum(1 for lead in leads if lead.opportunity),
+                "won": n[4],
+                "won_revenue": _money(revenue),
+                "cost_per_lead": _money(s / n[0]) if n[0] else None,
+                "cost_per_conversion": _money(s / n[3]) if n[3] else None,
+                "roi": float((revenue - s) / s) if s else None,
+            }
+        )
     query = {k: v for k, v in c.echo().items() if k != "owner"}
     return {"query": query, "by": by, "rows": rows}

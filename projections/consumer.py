@@ -39,8 +39,12 @@ class ProjectionSettings:
 
 def broker_epoch(consumer_bootstrap: str, topics: Topics) -> str | None:
     """The relay's marker for this broker's life; None if it has not written one yet."""
-    marker = KafkaConsumer(bootstrap_servers=consumer_bootstrap, enable_auto_commit=False,
-                           consumer_timeout_ms=1500, fetch_max_wait_ms=50)
+    marker = KafkaConsumer(
+        bootstrap_servers=consumer_bootstrap,
+        enable_auto_commit=False,
+        consumer_timeout_ms=1500,
+        fetch_max_wait_ms=50,
+    )
     try:
         tp = TopicPartition(topics.relay_marker, 0)
         if marker.partitions_for_topic(topics.relay_marker) is None:
@@ -112,8 +116,9 @@ class ProjectionConsumer:
         assert self._consumer is not None
         self._epoch = broker_epoch(self._s.bootstrap, self._s.topics)
         rows = self._store.side.query(
-            "SELECT topic, partition_no, next_offset, epoch FROM {rm_positions}"
-            " WHERE consumer = ?", (self._s.group_id,), self._names,
+            "SELECT topic, partition_no, next_offset, epoch FROM {rm_positions} WHERE consumer = ?",
+            (self._s.group_id,),
+            self._names,
         )
         stored = {(t, int(p)): (int(o), e) for t, p, o, e in rows}
         for tp in assigned:
@@ -139,8 +144,9 @@ class ProjectionConsumer:
                 try:
                     envelope: dict[str, Any] = json.loads(r.value)
                 except (ValueError, TypeError):
-                    log.error("skipping a record that is not an envelope", topic=r.topic,
-                              offset=r.offset)
+                    log.error(
+                        "skipping a record that is not an envelope", topic=r.topic, offset=r.offset
+                    )
                 else:
                     apply(tx, envelope)
                 last[TopicPartition(r.topic, r.partition)] = r.offset + 1
@@ -153,8 +159,11 @@ class ProjectionConsumer:
                 )
         self._consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in last.items()})
         self.applied += len(records)
-        log.info("projection batch applied", events=len(records),
-                 ms=round((time.perf_counter() - started) * 1000, 1))
+        log.info(
+            "projection batch applied",
+            events=len(records),
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
         return len(records)
 
     def run(self, stop: threading.Event) -> None:

@@ -36,6 +36,22 @@ class Projection:
         return bool(envelope.get("aggregate_type") == self.aggregate_type)
 
     def apply(self, tx: Tx, env: Envelope) -> None:
+        setter = getattr(self, f"set_{env['type']}", None)
+        if setter is not None:
+            # Column-only changes: the version claim and the change in one statement.
+            columns: dict[str, Any] = setter(env)
+            assignments = "".join(f", {c} = ?" for c in columns)
+            tx.execute(
+                f"UPDATE {{{self.table}}} SET version = ?{assignments}"
+                f" WHERE {self.key} = ? AND version < ?",
+                (
+                    env["aggregate_version"],
+                    *columns.values(),
+                    env["aggregate_id"],
+                    env["aggregate_version"],
+                ),
+            )
+            return
         handler = getattr(self, f"on_{env['type']}", None)
         if env["aggregate_version"] == 1:
             if handler is not None:
@@ -82,26 +98,23 @@ class LeadsProjection(Projection):
             (env["aggregate_id"], env["aggregate_version"], kind, ts(env["occurred_at"]), value),
         )
 
-    def on_EngagementRecorded(self, tx: Tx, env: Envelope) -> None:
-        if env["payload"].get("type") == "unsubscribed":
-            self._set(tx, env, email_opt_out=1)
+    def set_EngagementRecorded(self, env: Envelope) -> dict[str, Any]:
+        return {"email_opt_out": 1} if env["payload"].get("type") == "unsubscribed" else {}
 
-    def on_LeadFirstTouchChanged(self, tx: Tx, env: Envelope) -> None:
+    def set_LeadFirstTouchChanged(self, env: Envelope) -> dict[str, Any]:
         p = env["payload"]
-        self._set(
-            tx,
-            env,
-            captured_at=ts(p["captured_at"]),
-            source=p["source"],
-            campaign=p.get("campaign"),
-        )
+        return {
+            "captured_at": ts(p["captured_at"]),
+            "source": p["source"],
+            "campaign": p.get("campaign"),
+        }
 
-    def on_LeadScored(self, tx: Tx, env: Envelope) -> None:
-        self._set(tx, env, score=env["payload"]["score"])
+    def set_LeadScored(self, env: Envelope) -> dict[str, Any]:
+        return {"score": env["payload"]["score"]}
 
-    def on_LeadQualified(self, tx: Tx, env: Envelope) -> None:
+    def set_LeadQualified(self, env: Envelope) -> dict[str, Any]:
         column = "mql_at" if env["payload"]["stage"] == "MQL" else "sql_at"
-        self._set(tx, env, **{column: ts(env["payload"]["occurred_at"])})
+        return {column: ts(env["payload"]["occurred_at"])}
 
     def on_LeadStatusChanged(self, tx: Tx, env: Envelope) -> None:
         self._set(tx, env, status=env["payload"]["status"])

@@ -57,14 +57,26 @@ def _eq(column: str, value: str | None, where: list[str], params: list[Any]) -> 
         params.append(value)
 
 
-def leads_page(side: SideTables, *, email: str | None = None, status: str | None = None,
-               stage: str | None = None, owner: str | None = None, source: str | None = None,
-               limit: int | None = None, cursor: str | None = None) -> Page:
+def leads_page(
+    side: SideTables,
+    *,
+    email: str | None = None,
+    status: str | None = None,
+    stage: str | None = None,
+    owner: str | None = None,
+    source: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page:
     size = check_limit(limit)
     where: list[str] = []
     params: list[Any] = []
-    for column, value in (("l.email", email), ("l.status", status), ("l.owner", owner),
-                          ("l.source", source)):
+    for column, value in (
+        ("l.email", email),
+        ("l.status", status),
+        ("l.owner", owner),
+        ("l.source", source),
+    ):
         _eq(column, value, where, params)
     if stage is not None:
         where.append(f"{STAGE_SQL} = ?")
@@ -86,14 +98,25 @@ def leads_page(side: SideTables, *, email: str | None = None, status: str | None
     return Page([r[0] for r in rows], next_cursor)
 
 
-def contacts_page(side: SideTables, *, account_id: str | None = None, owner: str | None = None,
-                  country: str | None = None, industry: str | None = None,
-                  limit: int | None = None, cursor: str | None = None) -> Page:
+def contacts_page(
+    side: SideTables,
+    *,
+    account_id: str | None = None,
+    owner: str | None = None,
+    country: str | None = None,
+    industry: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page:
     size = check_limit(limit)
     where: list[str] = []
     params: list[Any] = []
-    for column, value in (("account_id", account_id), ("owner", owner), ("country", country),
-                          ("industry", industry)):
+    for column, value in (
+        ("account_id", account_id),
+        ("owner", owner),
+        ("country", country),
+        ("industry", industry),
+    ):
         _eq(column, value, where, params)
     after = decode_cursor(cursor, 1)
     if after is not None:
@@ -112,24 +135,43 @@ def contacts_page(side: SideTables, *, account_id: str | None = None, owner: str
 
 def account_extras(side: SideTables, account_id: str) -> dict[str, Any]:
     names = table_names()
-    children = [r[0] for r in side.query(
-        "SELECT account_id FROM {rm_accounts} WHERE parent_id = ? ORDER BY account_id",
-        (account_id,), names)]
-    contacts = [r[0] for r in side.query(
-        "SELECT contact_id FROM {rm_contacts} WHERE account_id = ? ORDER BY contact_id",
-        (account_id,), names)]
+    children = [
+        r[0]
+        for r in side.query(
+            "SELECT account_id FROM {rm_accounts} WHERE parent_id = ? ORDER BY account_id",
+            (account_id,),
+            names,
+        )
+    ]
+    contacts = [
+        r[0]
+        for r in side.query(
+            "SELECT contact_id FROM {rm_contacts} WHERE account_id = ? ORDER BY contact_id",
+            (account_id,),
+            names,
+        )
+    ]
     subtree = {account_id}
     frontier = [account_id]
     while frontier:
         found = side.query(
             "SELECT account_id FROM {rm_accounts} WHERE parent_id IN "
-            + side.in_clause(len(frontier)), frontier, names)
+            + side.in_clause(len(frontier)),
+            frontier,
+            names,
+        )
         frontier = [r[0] for r in found if r[0] not in subtree]
         subtree.update(frontier)
     ids = sorted(subtree)
     won = side.query(
         "SELECT won_amount FROM {rm_opportunities} WHERE outcome = 'won' AND account_id IN "
-        + side.in_clause(len(ids)), ids, names)
+        + side.in_clause(len(ids)),
+        ids,
+        names,
+    )
     revenue = sum((Decimal(r[0]) for r in won), Decimal(0))
-    return {"children": children, "contacts": contacts,
-            "won_revenue": str(revenue.quantize(Decimal("0.01")))}
+    return {
+        "children": children,
+        "contacts": contacts,
+        "won_revenue": str(revenue.quantize(Decimal("0.01"))),
+    }
