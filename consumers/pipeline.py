@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 from eventsourcing.persistence import InterfaceError, OperationalError
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from leadflow.logs import get_logger
@@ -87,9 +88,7 @@ class InboundConsumer(Generic[T]):
             heartbeat_interval_ms=max(500, self._s.session_timeout_ms // 6),
             max_poll_interval_ms=600_000,
         )
-        self._dlq = KafkaProducer(
-            bootstrap_servers=self._s.bootstrap, acks="all", enable_idempotence=True, linger_ms=5
-        )
+        self._dlq = self._new_dlq_producer()
 
     # --- the steps ------------------------------------------------------------------
 
@@ -115,27 +114,58 @@ class InboundConsumer(Generic[T]):
                 invalid.append((record, e.reason))
         return valid, invalid
 
-    def dead_letter(self, invalid: Sequence[tuple[ConsumerRecord, str]]) -> list[Any]:
+    def _send_dlq(self, record: ConsumerRecord, reason: str) -> Any:
         assert self._dlq is not None
-        futures = []
+        return self._dlq.send(
+            self._s.dlq_topic,
+            key=record.key,
+            value=record.value,
+            headers=[
+                ("leadflow.error", safe_header(reason)),
+                ("leadflow.source.topic", record.topic.encode()),
+                ("leadflow.source.partition", str(record.partition).encode()),
+                ("leadflow.source.offset", str(record.offset).encode()),
+            ],
+        )
+
+    def dead_letter(
+        self, invalid: Sequence[tuple[ConsumerRecord, str]]
+    ) -> list[tuple[Any, ConsumerRecord, str]]:
+        sends = []
         for record, reason in invalid:
-            futures.append(
-                self._dlq.send(
-                    self._s.dlq_topic,
-                    key=record.key,
-                    value=record.value,
-                    headers=[
-                        ("leadflow.error", safe_header(reason)),
-                        ("leadflow.source.topic", record.topic.encode()),
-                        ("leadflow.source.partition", str(record.partition).encode()),
-                        ("leadflow.source.offset", str(record.offset).encode()),
-                    ],
-                )
-            )
+            sends.append((self._send_dlq(record, reason), record, reason))
             log.warning("record dead-lettered", topic=record.topic, partition=record.partition,
                         offset=record.offset, reason=reason[:200])
         self.counters.dead_lettered += len(invalid)
-        return futures
+        return sends
+
+    def _confirm_dlq(self, sends: Sequence[tuple[Any, ConsumerRecord, str]]) -> None:
+        """Waits until the broker holds every dead letter. A broker that restarted empty
+        no longer knows the idempotent producer's id: start a new producer and resend."""
+        pending = list(sends)
+        for attempt in range(6):
+            assert self._dlq is not None
+            self._dlq.flush()
+            failed = []
+            for future, record, reason in pending:
+                try:
+                    future.get(timeout=15)
+                except KafkaError as e:
+                    failed.append((record, reason, e))
+            if not failed:
+                return
+            log.warning("dead letters not acknowledged; resending with a new producer",
+                        count=len(failed), error=type(failed[0][2]).__name__, attempt=attempt)
+            self._dlq.close(timeout=5)
+            time.sleep(min(5.0, 0.5 * 2**attempt))
+            self._dlq = self._new_dlq_producer()
+            pending = [(self._send_dlq(r, why), r, why) for r, why, _ in failed]
+        raise failed[0][2]
+
+    def _new_dlq_producer(self) -> KafkaProducer:
+        return KafkaProducer(
+            bootstrap_servers=self._s.bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+        )
 
     def process(
         self, valid: Sequence[tuple[ConsumerRecord, T]], stop: threading.Event
@@ -167,12 +197,12 @@ class InboundConsumer(Generic[T]):
             poison.extend(failed)
         return None, poison
 
-    def commit(self, records: Sequence[ConsumerRecord], dlq_futures: Sequence[Any]) -> None:
-        assert self._consumer is not None and self._dlq is not None
+    def commit(
+        self, records: Sequence[ConsumerRecord], dlq_futures: Sequence[tuple[Any, Any, str]]
+    ) -> None:
+        assert self._consumer is not None
         if dlq_futures:
-            self._dlq.flush()
-            for f in dlq_futures:
-                f.get(timeout=60)
+            self._confirm_dlq(dlq_futures)
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         for r in records:
             tp = TopicPartition(r.topic, r.partition)

@@ -8,6 +8,7 @@ and never skips.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kafka import KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
 
 from leadflow.infra.broker import ensure_topics, high_watermarks
 from leadflow.infra.store import Store
@@ -49,7 +51,11 @@ class Relay:
 
     def start(self) -> None:
         ensure_topics(self._s.bootstrap, self._s.topics.all, self._s.partitions)
-        self._producer = KafkaProducer(
+        self._producer = self._new_producer()
+        self.check_broker(force=True)
+
+    def _new_producer(self) -> KafkaProducer:
+        return KafkaProducer(
             bootstrap_servers=self._s.bootstrap,
             acks="all",
             enable_idempotence=True,
@@ -58,7 +64,12 @@ class Relay:
             max_request_size=4 * 1024 * 1024,
             retries=2**31 - 1,
         )
-        self.check_broker(force=True)
+
+    def _renew_producer(self) -> None:
+        """An emptied broker no longer knows the idempotent producer's id."""
+        if self._producer is not None:
+            self._producer.close(timeout=5)
+        self._producer = self._new_producer()
 
     @property
     def position(self) -> int:
@@ -83,6 +94,7 @@ class Relay:
                         position=self.position)
             ensure_topics(self._s.bootstrap, self._s.topics.all, self._s.partitions)
             self._store.side.set_position(self._s.name, 0)
+            self._renew_producer()
         assert self._producer is not None
         # A new epoch tells projection consumers that stored offsets mean nothing here.
         value = json.dumps({"epoch": uuid.uuid4().hex}).encode()
@@ -125,9 +137,18 @@ class Relay:
         log.info("relay started", bootstrap=self._s.bootstrap, position=self.position)
         try:
             while not stop.is_set():
-                if self.publish_batch() == 0:
-                    self.check_broker()
-                    stop.wait(self._s.idle_sleep)
+                try:
+                    if self.publish_batch() == 0:
+                        self.check_broker()
+                        stop.wait(self._s.idle_sleep)
+                except KafkaError as e:
+                    # Nothing after the saved position counts as published: start a new
+                    # producer, look at the broker again and go on from the position.
+                    log.warning("publishing failed; retrying", error=type(e).__name__)
+                    stop.wait(1.0)
+                    self._renew_producer()
+                    with contextlib.suppress(KafkaError):
+                        self.check_broker(force=True)
         finally:
             self.close()
             log.info("relay stopped", position=self.position, published=self.published)
