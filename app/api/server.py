@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from leadflow.api.analytics import ReadModels, analytics_router
 from leadflow.api.body import BodyGuard
+from leadflow.api.dashboard import dashboard_router
 from leadflow.api.commands import command_router
 from leadflow.api.entities import entity_router
 from leadflow.api.errors import error_response, install_error_handlers
@@ -55,4 +56,5 @@ def create_app(
     app.include_router(command_router(lf))
     app.include_router(entity_router(lf, readmodels or ReadModels(lf)))
     app.include_router(analytics_router(lf, bootstrap, topics or Topics()))
+    app.include_router(dashboard_router(lf))
     return app
