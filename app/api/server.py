@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 
 from leadflow.api.analytics import ReadModels, analytics_router
 from leadflow.api.body import BodyGuard
-from leadflow.api.dashboard import dashboard_router
 from leadflow.api.commands import command_router
+from leadflow.api.dashboard import dashboard_router
 from leadflow.api.entities import entity_router
 from leadflow.api.errors import error_response, install_error_handlers
 from leadflow.api.ingest import InboundPublisher, PublishFailed, ingest_router
