@@ -21,8 +21,10 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
+from leadflow.infra.epoch import EpochWatch
 from leadflow.logs import get_logger
 from leadflow.schemas import InvalidRecord
+from leadflow.topics import Topics
 
 T = TypeVar("T")
 log = get_logger("leadflow.consumer")
@@ -42,6 +44,8 @@ class ConsumerSettings:
     fetch_max_wait_ms: int = 20
     session_timeout_ms: int = 6000
     max_backoff: float = 5.0
+    # To notice a broker that restarted empty (see leadflow.infra.epoch).
+    topics: Topics | None = None
 
 
 @dataclass
@@ -74,6 +78,9 @@ class InboundConsumer(Generic[T]):
         self.counters = Counters()
         self._consumer: KafkaConsumer | None = None
         self._dlq: KafkaProducer | None = None
+        self._epochs: EpochWatch | None = (
+            EpochWatch(settings.bootstrap, settings.topics) if settings.topics else None
+        )
 
     def start(self) -> None:
         self._consumer = KafkaConsumer(
@@ -209,11 +216,29 @@ class InboundConsumer(Generic[T]):
             if tp not in offsets or offsets[tp].offset < r.offset + 1:
                 offsets[tp] = OffsetAndMetadata(r.offset + 1, "", -1)
         if offsets:
-            self._consumer.commit(offsets)
+            try:
+                self._consumer.commit(offsets)
+            except KafkaError as e:
+                # The effect is durable; an uncommitted batch is redelivered and deduplicated.
+                log.warning("offset commit failed; the batch may be redelivered",
+                            error=type(e).__name__)
 
     # --- the loop -------------------------------------------------------------------
 
+    def _restart_if_broker_emptied(self) -> None:
+        """An emptied broker kept no offsets and renumbered its logs: read from the start
+        (what was delivered before is deduplicated by event_id)."""
+        if self._epochs is None or not self._epochs.changed():
+            return
+        assert self._consumer is not None
+        assigned = list(self._consumer.assignment())
+        log.warning("broker lost its data; reading inbound from the start",
+                    partitions=len(assigned))
+        if assigned:
+            self._consumer.seek_to_beginning(*assigned)
+
     def run_once(self, stop: threading.Event) -> int:
+        self._restart_if_broker_emptied()
         records = self.poll()
         if not records:
             return 0

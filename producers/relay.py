@@ -9,17 +9,16 @@ and never skips.
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from kafka import KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from leadflow.infra.broker import ensure_topics, high_watermarks
+from leadflow.infra.broker import ensure_topics
+from leadflow.infra.epoch import current_epoch
 from leadflow.infra.store import Store
 from leadflow.logs import get_logger
 from leadflow.producers.envelope import outbound
@@ -79,15 +78,15 @@ class Relay:
         return max(0, self._store.max_position() - self.position)
 
     def check_broker(self, force: bool = False) -> None:
-        """A broker that lost its data (the embedded one after a restart) has no marker:
-        publish everything again from the start."""
+        """A broker that lost its data (the embedded one after a restart) is in a new
+        epoch: publish everything again from the start."""
         now = time.monotonic()
         if not force and now - self._last_marker_check < self._s.marker_check_every:
             return
         self._last_marker_check = now
-        marker = self._s.topics.relay_marker
-        highs = high_watermarks(self._s.bootstrap, [marker])
-        if highs.get(TopicPartition(marker, 0), 0) > 0:
+        epoch = current_epoch(self._s.bootstrap, self._s.topics)
+        known = self._store.side.position(f"{self._s.name}:epoch:{epoch}")
+        if known:
             return
         if self.position > 0:
             log.warning("broker lost its data; republishing from the start",
@@ -95,10 +94,7 @@ class Relay:
             ensure_topics(self._s.bootstrap, self._s.topics.all, self._s.partitions)
             self._store.side.set_position(self._s.name, 0)
             self._renew_producer()
-        assert self._producer is not None
-        # A new epoch tells projection consumers that stored offsets mean nothing here.
-        value = json.dumps({"epoch": uuid.uuid4().hex}).encode()
-        self._producer.send(marker, key=b"epoch", value=value, partition=0).get(timeout=30)
+        self._store.side.set_position(f"{self._s.name}:epoch:{epoch}", 1)
 
     def publish_batch(self) -> int:
         """Publishes the next batch; returns how many events it published."""

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
+from leadflow.infra.epoch import EpochWatch, current_epoch
 from leadflow.infra.store import Store
 from leadflow.logs import get_logger
 from leadflow.projections import schema
@@ -35,28 +37,6 @@ class ProjectionSettings:
     group_id: str = GROUP
     max_batch: int = 2000
     session_timeout_ms: int = 6000
-
-
-def broker_epoch(consumer_bootstrap: str, topics: Topics) -> str | None:
-    """The relay's marker for this broker's life; None if it has not written one yet."""
-    marker = KafkaConsumer(
-        bootstrap_servers=consumer_bootstrap,
-        enable_auto_commit=False,
-        consumer_timeout_ms=1500,
-        fetch_max_wait_ms=50,
-    )
-    try:
-        tp = TopicPartition(topics.relay_marker, 0)
-        if marker.partitions_for_topic(topics.relay_marker) is None:
-            return None
-        marker.assign([tp])
-        marker.seek_to_beginning(tp)
-        for record in marker:
-            epoch = json.loads(record.value).get("epoch")
-            return str(epoch) if epoch else None
-        return None
-    finally:
-        marker.close()
 
 
 class _Seeker(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -86,6 +66,7 @@ class ProjectionConsumer:
         self.applied = 0
         self._names = schema.table_names()
         self._lock = threading.Lock()
+        self._epochs = EpochWatch(settings.bootstrap, settings.topics)
         self._unpositioned: set[TopicPartition] = set()
 
     def start(self) -> None:
@@ -114,7 +95,7 @@ class ProjectionConsumer:
 
     def seek_to_stored(self, assigned: Sequence[TopicPartition]) -> None:
         assert self._consumer is not None
-        self._epoch = broker_epoch(self._s.bootstrap, self._s.topics)
+        self._epoch = current_epoch(self._s.bootstrap, self._s.topics)
         rows = self._store.side.query(
             "SELECT topic, partition_no, next_offset, epoch FROM {rm_positions} WHERE consumer = ?",
             (self._s.group_id,),
@@ -131,6 +112,10 @@ class ProjectionConsumer:
 
     def run_once(self) -> int:
         assert self._consumer is not None
+        if self._epochs.changed():
+            # The broker restarted empty: stored offsets mean nothing in its new logs.
+            with self._lock:
+                self._unpositioned.update(self._consumer.assignment())
         self._position_new_partitions()
         polled = self._consumer.poll(timeout_ms=100, max_records=self._s.max_batch)
         self._position_new_partitions()
@@ -157,7 +142,11 @@ class ProjectionConsumer:
                     " DO UPDATE SET next_offset = excluded.next_offset, epoch = excluded.epoch",
                     (self._s.group_id, tp.topic, tp.partition, next_offset, self._epoch),
                 )
-        self._consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in last.items()})
+        try:
+            # Only for lag watching: the positions that count are in the database.
+            self._consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in last.items()})
+        except KafkaError as e:
+            log.warning("offset commit failed", error=type(e).__name__)
         self.applied += len(records)
         log.info(
             "projection batch applied",
