@@ -16,6 +16,7 @@ from leadflow.domain.identity import normalise_email
 
 MAX_RECORD_BYTES = 64 * 1024
 MAX_FUTURE = timedelta(hours=24)
+MAX_AMOUNT = Decimal(10) ** 15
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
 )
@@ -87,7 +88,10 @@ class EngagementIn(BaseModel):
     def _aware(cls, v: datetime) -> datetime:
         if v.tzinfo is None or v.utcoffset() is None:
             raise ValueError("must carry a UTC offset (RFC 3339)")
-        return v.astimezone(UTC)
+        try:
+            return v.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("is outside the representable range of times") from None
 
 
 class SpendIn(BaseModel):
@@ -111,8 +115,8 @@ class SpendIn(BaseModel):
             d = Decimal(str(v))
         except InvalidOperation:
             raise ValueError("must be a decimal string or a number") from None
-        if not d.is_finite() or d < 0:
-            raise ValueError("must be a finite amount >= 0")
+        if not d.is_finite() or d < 0 or d >= MAX_AMOUNT:
+            raise ValueError(f"must be an amount >= 0 and below {MAX_AMOUNT:,}")
         return d
 
 

@@ -22,7 +22,8 @@ def ts(value: str | None) -> str | None:
     if value is None:
         return None
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-    return parsed.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # strftime's %Y does not pad years before 1000, which would break the text order.
+    return f"{parsed.year:04d}" + parsed.strftime("-%m-%dT%H:%M:%S.%fZ")
 
 
 class Projection:

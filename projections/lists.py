@@ -37,7 +37,8 @@ def decode_cursor(cursor: str | None, size: int) -> list[Any] | None:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, TypeError):
         raise InvalidInput("cursor is not one this API gave out", {"cursor": cursor}) from None
-    if not isinstance(values, list) or len(values) != size:
+    if (not isinstance(values, list) or len(values) != size
+            or not all(isinstance(v, str) and len(v) <= 200 for v in values)):
         raise InvalidInput("cursor is not one this API gave out", {"cursor": cursor})
     return values
 

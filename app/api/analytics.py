@@ -9,6 +9,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
+from leadflow.api import responses as out
+from leadflow.api.errors import ERROR_RESPONSES
 from leadflow.application.views import load_lead_view
 from leadflow.container import Leadflow
 from leadflow.domain.contact import Contact
@@ -41,7 +43,11 @@ def parse_time(value: str | None, name: str) -> datetime | None:
         ) from None
     if parsed.tzinfo is None:
         raise InvalidInput(f"{name} must carry a UTC offset", {name: value})
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(f"{name} is outside the representable range of times",
+                           {name: value}) from None
 
 
 def cohort(
@@ -91,10 +97,10 @@ class ReadModels:
 
 
 def analytics_router(lf: Leadflow, bootstrap: str | None, topics: Topics) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(responses={422: ERROR_RESPONSES[422]})
     side = lf.store.side
 
-    @router.get("/funnel", tags=["analytics"])
+    @router.get("/funnel", tags=["analytics"], **out.documented(out.Funnel))
     def funnel(
         from_: str | None = Query(None, alias="from"),
         to: str | None = None,
@@ -108,7 +114,7 @@ def analytics_router(lf: Leadflow, bootstrap: str | None, topics: Topics) -> API
             side, cohort(lf, from_, to, source, campaign, owner, as_of, stuck_days)
         )
 
-    @router.get("/conversion-rates", tags=["analytics"])
+    @router.get("/conversion-rates", tags=["analytics"], **out.documented(out.ConversionRates))
     def rates(
         by: str = "source",
         from_: str | None = Query(None, alias="from"),
@@ -124,7 +130,7 @@ def analytics_router(lf: Leadflow, bootstrap: str | None, topics: Topics) -> API
             _choice(by, RATE_KEYS, "by"),
         )
 
-    @router.get("/roi", tags=["analytics"])
+    @router.get("/roi", tags=["analytics"], **out.documented(out.Roi))
     def roi(
         by: str = "source",
         from_: str | None = Query(None, alias="from"),
@@ -137,7 +143,7 @@ def analytics_router(lf: Leadflow, bootstrap: str | None, topics: Topics) -> API
             side, cohort(lf, from_, to, source, campaign, None, as_of), _choice(by, ROI_KEYS, "by")
         )
 
-    @router.get("/leads", tags=["leads"])
+    @router.get("/leads", tags=["leads"], **out.documented(out.LeadPage))
     def leads(
         email: str | None = None,
         status: str | None = None,
@@ -168,7 +174,7 @@ def analytics_router(lf: Leadflow, bootstrap: str | None, topics: Topics) -> API
         ]
         return {"items": items, "next_cursor": page.next_cursor}
 
-    @router.get("/contacts", tags=["contacts"])
+    @router.get("/contacts", tags=["contacts"], **out.documented(out.ContactPage))
     def contacts(
         account_id: str | None = None,
         owner: str | None = None,
@@ -195,7 +201,7 @@ def analytics_router(lf: Leadflow, bootstrap: str | None, topics: Topics) -> API
         ]
         return {"items": items, "next_cursor": page.next_cursor}
 
-    @router.get("/status", tags=["operations"])
+    @router.get("/status", tags=["operations"], **out.documented(out.Status))
     def get_status() -> dict[str, Any]:
         return status(lf.store, bootstrap, topics)
 

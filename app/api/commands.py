@@ -15,6 +15,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 
+from leadflow.api import responses as out
 from leadflow.api.errors import ERROR_RESPONSES, ApiError
 from leadflow.api.models import (
     AccountIn,
@@ -94,21 +95,21 @@ def command_router(lf: Leadflow) -> APIRouter:
     # Plain `def` routes: FastAPI runs them in its thread pool, as the use cases block.
     router = APIRouter(responses=ERROR_RESPONSES)
 
-    @router.post("/leads/{lead_id}/status", tags=["leads"])
+    @router.post("/leads/{lead_id}/status", tags=["leads"], **out.documented(out.LeadStatusOut))
     def set_status(lead_id: UUID, body: StatusIn, meta: Meta) -> dict[str, Any]:
         return lf.leads.set_status(
             lead_id, body.status, body.reason, meta.context(body.occurred_at)
         )
 
-    @router.post("/leads/{lead_id}/assign", tags=["leads"])
+    @router.post("/leads/{lead_id}/assign", tags=["leads"], **out.documented(out.OwnerOut))
     def assign(lead_id: UUID, body: AssignIn, meta: Meta) -> dict[str, Any]:
         return lf.leads.assign(lead_id, body.owner, meta.context(body.occurred_at))
 
-    @router.post("/leads/{lead_id}/qualify", tags=["leads"])
+    @router.post("/leads/{lead_id}/qualify", tags=["leads"], **out.documented(out.QualifyOut))
     def qualify(lead_id: UUID, body: QualifyIn, meta: Meta) -> dict[str, Any]:
         return lf.leads.qualify(lead_id, body.bant(), body.notes, meta.context(body.occurred_at))
 
-    @router.post("/leads/{lead_id}/convert", tags=["leads"])
+    @router.post("/leads/{lead_id}/convert", tags=["leads"], **out.documented(out.ConvertOut))
     def convert(lead_id: UUID, body: ConvertIn, meta: Meta) -> dict[str, Any]:
         return lf.conversion.convert(
             lead_id,
@@ -118,16 +119,24 @@ def command_router(lf: Leadflow) -> APIRouter:
             opportunity=body.opportunity.model_dump() if body.opportunity else None,
         )
 
-    @router.post("/opportunities/{opportunity_id}/won", tags=["opportunities"])
+    @router.post(
+        "/opportunities/{opportunity_id}/won", tags=["opportunities"], **out.documented(out.WonOut)
+    )
     def won(opportunity_id: UUID, meta: Meta, body: WonIn | None = None) -> dict[str, Any]:
         body = body or WonIn()
         return lf.opportunities.win(opportunity_id, body.amount, meta.context(body.occurred_at))
 
-    @router.post("/opportunities/{opportunity_id}/lost", tags=["opportunities"])
+    @router.post(
+        "/opportunities/{opportunity_id}/lost",
+        tags=["opportunities"],
+        **out.documented(out.LostOut),
+    )
     def lost(opportunity_id: UUID, body: LostIn, meta: Meta) -> dict[str, Any]:
         return lf.opportunities.lose(opportunity_id, body.reason, meta.context(body.occurred_at))
 
-    @router.post("/contacts", status_code=201, tags=["contacts"])
+    @router.post(
+        "/contacts", status_code=201, tags=["contacts"], **out.documented(out.ContactCreated, 201)
+    )
     def create_contact(body: ContactIn, meta: Meta, response: Response) -> dict[str, Any]:
         answer = lf.contacts.create(
             body.email, body.profile(), body.account_id, meta.context(body.occurred_at)
@@ -135,17 +144,23 @@ def command_router(lf: Leadflow) -> APIRouter:
         response.headers["Location"] = f"/contacts/{answer['id']}"
         return answer
 
-    @router.post("/contacts/{contact_id}/owner", tags=["contacts"])
+    @router.post("/contacts/{contact_id}/owner", tags=["contacts"], **out.documented(out.OwnerOut))
     def set_contact_owner(contact_id: UUID, body: OwnerIn, meta: Meta) -> dict[str, Any]:
         return lf.contacts.set_owner(contact_id, body.owner, meta.context(body.occurred_at))
 
-    @router.post("/contacts/{contact_id}/relationships", tags=["contacts"])
+    @router.post(
+        "/contacts/{contact_id}/relationships",
+        tags=["contacts"],
+        **out.documented(out.RelationshipOut),
+    )
     def relate(contact_id: UUID, body: RelationshipIn, meta: Meta) -> dict[str, Any]:
         return lf.contacts.relate(
             contact_id, body.to_contact_id, body.kind, meta.context(body.occurred_at)
         )
 
-    @router.post("/accounts", status_code=201, tags=["accounts"])
+    @router.post(
+        "/accounts", status_code=201, tags=["accounts"], **out.documented(out.AccountCreated, 201)
+    )
     def create_account(body: AccountIn, meta: Meta, response: Response) -> dict[str, Any]:
         answer = lf.accounts.create(
             body.name, body.domain, body.parent_id, meta.context(body.occurred_at)
@@ -153,7 +168,9 @@ def command_router(lf: Leadflow) -> APIRouter:
         response.headers["Location"] = f"/accounts/{answer['id']}"
         return answer
 
-    @router.post("/accounts/{account_id}/parent", tags=["accounts"])
+    @router.post(
+        "/accounts/{account_id}/parent", tags=["accounts"], **out.documented(out.ParentOut)
+    )
     def set_parent(account_id: UUID, body: ParentIn, meta: Meta) -> dict[str, Any]:
         return lf.accounts.set_parent(account_id, body.parent_id, meta.context(body.occurred_at))
 

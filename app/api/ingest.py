@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from leadflow.api import responses as out
 from leadflow.api.errors import ERROR_RESPONSES, ApiError
 from leadflow.container import Leadflow
 from leadflow.domain.engagement import Engagement
@@ -114,7 +115,12 @@ _BODY_DOC: dict[str, Any] = {
 def ingest_router(lf: Leadflow, publisher: InboundPublisher | None) -> APIRouter:
     router = APIRouter(responses=ERROR_RESPONSES, tags=["ingest"])
 
-    @router.post("/engagement", status_code=202, openapi_extra=_BODY_DOC)
+    @router.post(
+        "/engagement",
+        status_code=202,
+        openapi_extra=_BODY_DOC,
+        **out.documented(out.IngestAccepted, 202),
+    )
     async def engagement(request: Request) -> JSONResponse:
         valid, rejected = _validate(_items(await request.body()), parse_engagement)
         if publisher is not None:
@@ -127,7 +133,12 @@ def ingest_router(lf: Leadflow, publisher: InboundPublisher | None) -> APIRouter
         # An event_id seen before is accepted and has no effect (CONTRACT 3.4).
         return _accepted(len(valid), rejected)
 
-    @router.post("/spend", status_code=202, openapi_extra=_BODY_DOC)
+    @router.post(
+        "/spend",
+        status_code=202,
+        openapi_extra=_BODY_DOC,
+        **out.documented(out.IngestAccepted, 202),
+    )
     async def spend(request: Request) -> JSONResponse:
         currency = lf.currency
 

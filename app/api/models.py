@@ -73,7 +73,10 @@ class CommandBody(Body):
     def _utc(cls, v: datetime | None) -> datetime | None:
         if v is not None and v.utcoffset() is None:
             raise ValueError("must carry a UTC offset (RFC 3339)")
-        return v.astimezone(UTC) if v is not None else None
+        try:
+            return v.astimezone(UTC) if v is not None else None
+        except OverflowError:
+            raise ValueError("is outside the representable range of times") from None
 
 
 class StatusIn(CommandBody):
