@@ -14,6 +14,8 @@ from typing import Any
 from leadflow.infra.sidetables import Tx
 
 Envelope = dict[str, Any]
+# Earlier than any business time: "since the lead was captured".
+FROM_CAPTURE = "0001-01-01T00:00:00.000000Z"
 Handler = Callable[[Tx, Envelope], None]
 
 
@@ -92,11 +94,19 @@ class LeadsProjection(Projection):
             (*columns.values(), env["aggregate_id"]),
         )
 
-    def _change(self, tx: Tx, env: Envelope, kind: str, value: str | None) -> None:
+    def _change(
+        self, tx: Tx, env: Envelope, kind: str, value: str | None, at: str | None = None
+    ) -> None:
         tx.execute(
             "INSERT INTO {rm_lead_changes} (lead_id, version, kind, occurred_at, value)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (lead_id, version, kind) DO NOTHING",
-            (env["aggregate_id"], env["aggregate_version"], kind, ts(env["occurred_at"]), value),
+            (
+                env["aggregate_id"],
+                env["aggregate_version"],
+                kind,
+                at or ts(env["occurred_at"]),
+                value,
+            ),
         )
 
     def set_EngagementRecorded(self, env: Envelope) -> dict[str, Any]:
@@ -122,8 +132,14 @@ class LeadsProjection(Projection):
         self._change(tx, env, "status", env["payload"]["status"])
 
     def on_LeadAssigned(self, tx: Tx, env: Envelope) -> None:
-        self._set(tx, env, owner=env["payload"].get("owner"))
-        self._change(tx, env, "owner", env["payload"].get("owner"))
+        p = env["payload"]
+        self._set(tx, env, owner=p.get("owner"))
+        if p.get("rule") is not None and p.get("previous") is None:
+            # A rule's owner comes with the capture, and a late event may yet move the capture
+            # earlier: it holds from the lead's first touch, whenever that turns out to be.
+            self._change(tx, env, "owner", p.get("owner"), at=FROM_CAPTURE)
+        else:
+            self._change(tx, env, "owner", p.get("owner"))
 
     def on_LeadConverted(self, tx: Tx, env: Envelope) -> None:
         p = env["payload"]

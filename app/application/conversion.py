@@ -3,7 +3,7 @@ optionally an opportunity (CONTRACT 3.3)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
 
@@ -155,6 +155,6 @@ def parse_amount(value: Any, name: str) -> Decimal:
         amount = Decimal(str(value))
         if not amount.is_finite() or amount < 0 or amount >= MAX_AMOUNT:
             raise InvalidInput(f"{name} must be an amount >= 0 and below {MAX_AMOUNT}")
-        return amount.quantize(Decimal("0.01"))
+        return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     except ArithmeticError:
         raise InvalidInput(f"{name} must be a decimal string or a number") from None

@@ -98,7 +98,7 @@ class RecordEngagement:
                 lead.record_engagement(e, self._scoring)
                 outcome.lead_ids[e.event_id] = str(lead.id)
             if ref is None:
-                self._assign(lead, group[0].occurred_at, changes, load_delta)
+                self._assign(lead, lead.captured_at, changes, load_delta)
             changes.add(lead)
         changes.write(*(SideWrite(INBOUND_INSERT, ("engagement", e.event_id)) for e in fresh))
         changes.commit(self._store)

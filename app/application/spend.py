@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from leadflow.application.changes import Changes
 from leadflow.application.engagement import INBOUND_INSERT, seen_inbound
@@ -43,7 +43,7 @@ class RecordSpend:
                     event_id=s.event_id,
                     source=s.source,
                     campaign=s.campaign,
-                    amount=s.amount.quantize(_CENT),
+                    amount=s.amount.quantize(_CENT, rounding=ROUND_HALF_UP),
                     currency=s.currency,
                     period_start=s.period_start,
                     period_end=s.period_end,
