@@ -12,6 +12,7 @@ import pytest
 
 from leadflow.config import LeadflowConfig, load_config
 from leadflow.container import Leadflow, build
+from leadflow.infra.store import admin_connection
 from leadflow.settings import DatabaseSettings, Settings
 
 pytest_plugins = ["tests.kafka_fixtures"]
@@ -27,16 +28,7 @@ def postgres_available() -> bool:
     except OSError:
         return False
     try:
-        import psycopg
-
-        with psycopg.connect(
-            host=db.host,
-            port=db.port,
-            user=db.user,
-            password=db.password,
-            dbname=db.dbname,
-            connect_timeout=3,
-        ):
+        with admin_connection(db, connect_timeout=3):
             return True
     except Exception:
         return False
@@ -47,17 +39,7 @@ PG_SKIP_REASON = f"no PostgreSQL answers at {PG_URL} (set LEADFLOW_TEST_POSTGRES
 
 
 def drop_schema(schema: str) -> None:
-    import psycopg
-
-    db = DatabaseSettings.from_url(PG_URL, Path("."))
-    with psycopg.connect(
-        host=db.host,
-        port=db.port,
-        user=db.user,
-        password=db.password,
-        dbname=db.dbname,
-        autocommit=True,
-    ) as conn:
+    with admin_connection(DatabaseSettings.from_url(PG_URL, Path("."))) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 

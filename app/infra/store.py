@@ -10,7 +10,7 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -162,15 +162,21 @@ def retrying(fn: Callable[[], T], attempts: int = 8) -> T:
     raise ConcurrencyExhausted("unreachable")
 
 
-def ensure_schema(db: DatabaseSettings) -> None:
+def admin_connection(db: DatabaseSettings, connect_timeout: int = 10) -> Any:
+    """An autocommit psycopg connection, for schema work outside the event store's pool."""
     import psycopg
 
-    with psycopg.connect(
+    return psycopg.connect(
         host=db.host,
         port=db.port,
         user=db.user,
         password=db.password,
         dbname=db.dbname,
         autocommit=True,
-    ) as conn:
+        connect_timeout=connect_timeout,
+    )
+
+
+def ensure_schema(db: DatabaseSettings) -> None:
+    with admin_connection(db) as conn:
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{db.schema}"')
