@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -37,8 +38,11 @@ def decode_cursor(cursor: str | None, size: int) -> list[Any] | None:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, TypeError):
         raise InvalidInput("cursor is not one this API gave out", {"cursor": cursor}) from None
-    if (not isinstance(values, list) or len(values) != size
-            or not all(isinstance(v, str) and len(v) <= 200 for v in values)):
+    if (
+        not isinstance(values, list)
+        or len(values) != size
+        or not all(isinstance(v, str) and len(v) <= 200 for v in values)
+    ):
         raise InvalidInput("cursor is not one this API gave out", {"cursor": cursor})
     return values
 
@@ -58,6 +62,31 @@ def _eq(column: str, value: str | None, where: list[str], params: list[Any]) -> 
         params.append(value)
 
 
+def _filters(pairs: Iterable[tuple[str, str | None]]) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    for column, value in pairs:
+        _eq(column, value, where, params)
+    return where, params
+
+
+def _fetch(
+    side: SideTables,
+    select: str,
+    where: list[str],
+    params: list[Any],
+    order: str,
+    size: int,
+    cursor_of: Callable[[tuple[Any, ...]], list[Any]],
+) -> Page:
+    """One page in keyset order; one row more than asked tells whether there is a next."""
+    sql = select + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order} LIMIT ?"
+    rows = side.query(sql, [*params, size + 1], table_names())
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page([r[0] for r in rows], encode_cursor(cursor_of(rows[-1])) if more and rows else None)
+
+
 def leads_page(
     side: SideTables,
     *,
@@ -70,15 +99,9 @@ def leads_page(
     cursor: str | None = None,
 ) -> Page:
     size = check_limit(limit)
-    where: list[str] = []
-    params: list[Any] = []
-    for column, value in (
-        ("l.email", email),
-        ("l.status", status),
-        ("l.owner", owner),
-        ("l.source", source),
-    ):
-        _eq(column, value, where, params)
+    where, params = _filters(
+        (("l.email", email), ("l.status", status), ("l.owner", owner), ("l.source", source))
+    )
     if stage is not None:
         where.append(f"{STAGE_SQL} = ?")
         params.append(stage)
@@ -86,17 +109,13 @@ def leads_page(
     if after is not None:
         where.append("(l.captured_at > ? OR (l.captured_at = ? AND l.lead_id > ?))")
         params += [after[0], after[0], after[1]]
-    sql = (
+    select = (
         "SELECT l.lead_id, l.captured_at FROM {rm_leads} l LEFT JOIN {rm_opportunities} o"
         " ON o.opportunity_id = l.opportunity_id"
-        + (" WHERE " + " AND ".join(where) if where else "")
-        + " ORDER BY l.captured_at, l.lead_id LIMIT ?"
     )
-    rows = side.query(sql, [*params, size + 1], table_names())
-    more = len(rows) > size
-    rows = rows[:size]
-    next_cursor = encode_cursor([rows[-1][1], rows[-1][0]]) if more and rows else None
-    return Page([r[0] for r in rows], next_cursor)
+    return _fetch(
+        side, select, where, params, "l.captured_at, l.lead_id", size, lambda row: [row[1], row[0]]
+    )
 
 
 def contacts_page(
@@ -110,28 +129,22 @@ def contacts_page(
     cursor: str | None = None,
 ) -> Page:
     size = check_limit(limit)
-    where: list[str] = []
-    params: list[Any] = []
-    for column, value in (
-        ("account_id", account_id),
-        ("owner", owner),
-        ("country", country),
-        ("industry", industry),
-    ):
-        _eq(column, value, where, params)
+    where, params = _filters(
+        (("account_id", account_id), ("owner", owner), ("country", country), ("industry", industry))
+    )
     after = decode_cursor(cursor, 1)
     if after is not None:
         where.append("contact_id > ?")
         params.append(after[0])
-    sql = (
-        "SELECT contact_id FROM {rm_contacts}"
-        + (" WHERE " + " AND ".join(where) if where else "")
-        + " ORDER BY contact_id LIMIT ?"
+    return _fetch(
+        side,
+        "SELECT contact_id FROM {rm_contacts}",
+        where,
+        params,
+        "contact_id",
+        size,
+        lambda row: [row[0]],
     )
-    rows = side.query(sql, [*params, size + 1], table_names())
-    more = len(rows) > size
-    ids = [r[0] for r in rows[:size]]
-    return Page(ids, encode_cursor([ids[-1]]) if more and ids else None)
 
 
 def account_extras(side: SideTables, account_id: str) -> dict[str, Any]:
