@@ -38,7 +38,7 @@ CONVERTED_FIELDS = {
 UTC_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 
 
-# --- helpers (test_faults.py uses them too) ---------------------------------------------
+# --- helpers (the fault tests, test_faults_*.py, use them too) --------------------------
 
 
 def read_records(

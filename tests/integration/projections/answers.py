@@ -1,4 +1,5 @@
-"""Read-model answers checked against the reference (history.Reference), and store counts."""
+"""Read-model answers checked against the reference (history_reference.Reference), and
+store counts."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import pytest
 
 from leadflow.container import Leadflow
 from leadflow.projections.analytics import Cohort, conversion_rates, funnel, roi
-from tests.integration.projections.history import Reference, z
+from tests.integration.projections.history_generator import z
+from tests.integration.projections.history_reference import Reference
 
 FUNNEL_KEYS = ("stage", "count", "rate_from_previous", "rate_from_captured",
                "median_days_from_previous", "stuck", "dropped")

@@ -1,6 +1,7 @@
 """CONTRACT 7 as a property: for random histories played through the use cases (business
 times from CommandContext), funnel, conversion rates and ROI over the rebuilt read models
-equal a straightforward recomputation from the history itself (history.Reference).
+equal a straightforward recomputation from the history itself
+(history_reference.Reference).
 
 SQLite only, a fresh database per example: this is about the numbers, not the database.
 """
@@ -22,13 +23,9 @@ from leadflow.projections.analytics import Cohort, conversion_rates, roi
 from leadflow.projections.rebuild import rebuild
 from leadflow.settings import DatabaseSettings, Settings
 from tests.integration.projections.answers import check
-from tests.integration.projections.history import (
-    DrawPick,
-    Reference,
-    play,
-    random_cohort,
-    random_plan,
-)
+from tests.integration.projections.history_driver import play
+from tests.integration.projections.history_generator import DrawPick, random_cohort, random_plan
+from tests.integration.projections.history_reference import Reference
 
 
 def describe(ref: Reference) -> None:

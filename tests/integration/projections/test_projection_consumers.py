@@ -35,7 +35,9 @@ from leadflow.projections.rebuild import rebuild
 from leadflow.settings import DatabaseSettings, Settings
 from leadflow.topics import Topics
 from tests.integration.projections.answers import check, everything, stored_events
-from tests.integration.projections.history import RandomPick, Reference, play, random_plan
+from tests.integration.projections.history_driver import play
+from tests.integration.projections.history_generator import RandomPick, random_plan
+from tests.integration.projections.history_reference import Reference
 from tests.integration.projections.tables import diff, dump
 
 pytestmark = pytest.mark.kafka

@@ -12,14 +12,14 @@ from leadflow.projections import rebuild as rebuild_module
 from leadflow.projections.rebuild import rebuild
 from leadflow.projections.schema import table_names
 from tests.integration.projections.answers import check, everything, stored_events
-from tests.integration.projections.history import (
+from tests.integration.projections.history_driver import play
+from tests.integration.projections.history_generator import (
     T0,
     RandomPick,
-    Reference,
-    play,
     random_cohort,
     random_plan,
 )
+from tests.integration.projections.history_reference import Reference
 from tests.integration.projections.tables import diff, dump, live_tables, rm_tables
 
 BIG = {"people": (8, 14), "ops": (120, 160)}
