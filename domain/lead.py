@@ -25,6 +25,7 @@ NEW, WORKING, NURTURING, UNQUALIFIED, CONVERTED = (
     "Unqualified",
     "Converted",
 )
+STATUSES = (NEW, WORKING, NURTURING, UNQUALIFIED, CONVERTED)
 SETTABLE_STATUSES = (WORKING, NURTURING, UNQUALIFIED)
 OPEN_STATUSES = frozenset({NEW, WORKING, NURTURING})
 # Who may follow whom by command; Converted is reached only by conversion.

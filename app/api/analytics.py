@@ -16,7 +16,7 @@ from leadflow.container import Leadflow
 from leadflow.domain.contact import Contact
 from leadflow.domain.errors import InvalidInput
 from leadflow.domain.identity import normalise_email
-from leadflow.domain.lead import Lead
+from leadflow.domain.lead import STATUSES, Lead
 from leadflow.projections import analytics, lists
 from leadflow.projections.analytics import Cohort
 from leadflow.status import status
@@ -25,8 +25,6 @@ from leadflow.topics import Topics
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 RATE_KEYS = ("source", "campaign", "owner", "month")
 ROI_KEYS = ("source", "campaign")
-STAGE_NAMES = ("captured", "mql", "sql", "converted", "won")
-STATUS_NAMES = ("New", "Working", "Nurturing", "Unqualified", "Converted")
 
 
 def parse_time(value: str | None, name: str) -> datetime | None:
@@ -89,10 +87,7 @@ class ReadModels:
         self._lf = lf
 
     def account_extras(self, account_id: UUID) -> dict[str, Any]:
-        from leadflow.projections import schema
-
-        if not schema.exists(self._lf.store.side, schema.table_names()["rm_accounts"]):
-            return {"children": [], "contacts": [], "won_revenue": "0.00"}
+        # create_app creates the read-model tables, so they exist (empty) from the start.
         return lists.account_extras(self._lf.store.side, str(account_id))
 
 
@@ -154,9 +149,9 @@ def analytics_router(lf: Leadflow, bootstrap: str | None, topics: Topics) -> API
         cursor: str | None = None,
     ) -> dict[str, Any]:
         if status is not None:
-            _choice(status, STATUS_NAMES, "status")
+            _choice(status, STATUSES, "status")
         if stage is not None:
-            _choice(stage, STAGE_NAMES, "stage")
+            _choice(stage, analytics.STAGES, "stage")
         page = lists.leads_page(
             side,
             email=normalise_email(email) if email else None,

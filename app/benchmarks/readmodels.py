@@ -122,20 +122,10 @@ def _fill(store: Store, leads: int, seed: int = 1) -> None:
                     )
                 )
         with store.side.transaction(names) as tx:
-            raw = getattr(tx._cursor, "sqlite_cursor", tx._cursor)
-            raw.executemany(
-                store.side.sql("INSERT INTO {rm_leads} VALUES (" + ",".join("?" * 16) + ")", names),
-                lead_rows,
-            )
-            raw.executemany(
-                store.side.sql("INSERT INTO {rm_lead_changes} VALUES (?,?,?,?,?)", names),
-                change_rows,
-            )
-            raw.executemany(
-                store.side.sql(
-                    "INSERT INTO {rm_opportunities} VALUES (" + ",".join("?" * 11) + ")", names
-                ),
-                opp_rows,
+            tx.executemany("INSERT INTO {rm_leads} VALUES (" + ",".join("?" * 16) + ")", lead_rows)
+            tx.executemany("INSERT INTO {rm_lead_changes} VALUES (?,?,?,?,?)", change_rows)
+            tx.executemany(
+                "INSERT INTO {rm_opportunities} VALUES (" + ",".join("?" * 11) + ")", opp_rows
             )
 
 

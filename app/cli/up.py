@@ -11,9 +11,9 @@ from rich.live import Live
 from rich.table import Table
 
 from leadflow.cli.common import console, leadflow
-from leadflow.consumers.inbound import ENGAGEMENT_GROUP, SPEND_GROUP
-from leadflow.infra.broker import EmbeddedBroker, ensure_topics, group_lag, high_watermarks
+from leadflow.infra.broker import EmbeddedBroker, ensure_topics, high_watermarks
 from leadflow.runtime import stop_on_signals
+from leadflow.status import status
 from leadflow.supervisor import Supervisor
 from leadflow.topics import Topics
 
@@ -26,22 +26,17 @@ EMBEDDED_WARNING = (
 
 def _counters(lf: Any, bootstrap: str, topics: Topics) -> dict[str, Any]:
     side = lf.store.side
-    stored = lf.store.max_position()
     leads = side.query("SELECT COUNT(*) FROM {people} WHERE kind = ?", ("lead",))[0][0]
-    out: dict[str, Any] = {
-        "stored events": stored,
-        "leads": leads,
-        "relay lag": max(0, stored - side.position("relay")),
-    }
+    out: dict[str, Any] = {"stored events": lf.store.max_position(), "leads": leads}
     try:
         dlq = high_watermarks(bootstrap, [topics.engagement_dlq, topics.spend_dlq], timeout=2)
         out["dead-lettered"] = sum(dlq.values())
         ins = high_watermarks(bootstrap, [topics.engagement, topics.spend], timeout=2)
         out["inbound records"] = sum(ins.values())
-        lag = 0
-        for group, topic in ((ENGAGEMENT_GROUP, topics.engagement), (SPEND_GROUP, topics.spend)):
-            lag += sum(group_lag(bootstrap, group, [topic], timeout=2).values())
-        out["consumer lag"] = lag
+        lags = status(lf.store, bootstrap, topics)
+        out["relay lag"] = lags["relay"]["lag"]
+        out["consumer lag"] = sum(c["lag"] for c in lags["consumers"])
+        out["projection lag"] = sum(p["lag"] for p in lags["projections"])
     except Exception as e:  # the broker may be restarting; show it rather than die
         out["broker"] = f"unavailable ({type(e).__name__})"
     return out

@@ -94,6 +94,9 @@ class Tx:
         raw = getattr(self._cursor, "sqlite_cursor", self._cursor)
         return int(raw.rowcount)
 
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._cursor.executemany(self._owner.sql(statement, self._tables), rows)
+
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self._cursor.execute(self._owner.sql(statement, self._tables), tuple(params))
         return [_as_tuple(row) for row in self._cursor.fetchall()]
