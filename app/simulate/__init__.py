@@ -1,0 +1,1 @@
+"""`leadflow simulate`: a seeded marketing organisation with its own ground truth."""
