@@ -10,23 +10,26 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from leadflow import strictjson
 from leadflow.domain.engagement import ENGAGEMENT_TYPES, PROFILE_FIELDS, Engagement
 from leadflow.domain.errors import InvalidInput
 from leadflow.domain.identity import normalise_email
 
 MAX_RECORD_BYTES = 64 * 1024
+MAX_REASON_CHARS = 500
 MAX_FUTURE = timedelta(hours=24)
 MAX_AMOUNT = Decimal(10) ** 15
-_RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
-)
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 
 
 class InvalidRecord(ValueError):
-    """An inbound record that is rejected; `reason` is for a person to read."""
+    """An inbound record that is rejected; `reason` is for a person to read. Bounded, as it
+    travels in a DLQ header and in HTTP answers of up to 1,000 items."""
 
     def __init__(self, reason: str) -> None:
+        if len(reason) > MAX_REASON_CHARS:
+            reason = reason[: MAX_REASON_CHARS - 1] + "…"
         super().__init__(reason)
         self.reason = reason
 
@@ -129,25 +132,34 @@ def _explain(e: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def _too_large(size: int) -> InvalidRecord:
+    return InvalidRecord(f"record too large: {size} bytes; the limit is {MAX_RECORD_BYTES} bytes")
+
+
 def _load(raw: bytes | str | dict[str, Any]) -> dict[str, Any]:
+    """The record's size is that of its UTF-8 JSON as received (a topic's value, a line of a
+    file); a dict (from a caller that parsed it) is measured as `json.dumps` writes it."""
     if isinstance(raw, dict):
-        data = raw
+        data: Any = raw
         size = len(json.dumps(raw, default=str).encode())
     else:
-        size = len(raw.encode() if isinstance(raw, str) else raw)
+        size = len(raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw)
         if size > MAX_RECORD_BYTES:
-            raise InvalidRecord(f"record is {size} bytes; the limit is {MAX_RECORD_BYTES}")
+            # Before parsing: a large record costs nothing to refuse.
+            raise _too_large(size)
         try:
-            # Strictly UTF-8: json.loads would guess UTF-16/32 from the bytes.
-            data = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
-        except UnicodeDecodeError:
-            raise InvalidRecord("record is not valid UTF-8") from None
-        except (json.JSONDecodeError, RecursionError) as e:
-            raise InvalidRecord(f"record is not valid JSON: {str(e)[:200]}") from None
+            data = strictjson.loads(raw)
+        except strictjson.JsonFlaw as e:
+            raise InvalidRecord(f"record {e.reason}") from None
     if size > MAX_RECORD_BYTES:
-        raise InvalidRecord(f"record is {size} bytes; the limit is {MAX_RECORD_BYTES}")
-    if not isinstance(data, dict):
+        raise _too_large(size)
+    if not isinstance(data, dict | strictjson.Flaw):
         raise InvalidRecord("record must be a JSON object")
+    try:
+        strictjson.check(data)
+    except strictjson.JsonFlaw as e:
+        raise InvalidRecord(f"record {e.reason}") from None
+    assert isinstance(data, dict)
     return data
 
 

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from eventsourcing.persistence import InterfaceError, OperationalError
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import KafkaError
+from kafka.errors import CorruptRecordError, KafkaError
 from kafka.structs import OffsetAndMetadata
 
+from leadflow.consumers.deadletter import UNREADABLE, DeadLetters, Sent, skip_unreadable
 from leadflow.infra.epoch import EpochWatch
 from leadflow.logs import get_logger
 from leadflow.schemas import InvalidRecord
@@ -59,12 +60,6 @@ class Counters:
     extra: dict[str, int] = field(default_factory=dict)
 
 
-def safe_header(text: str, limit: int = 1000) -> bytes:
-    """Header values are for people: one line, printable, bounded."""
-    cleaned = "".join(ch if ch.isprintable() else " " for ch in text)
-    return cleaned[:limit].encode("utf-8", "replace")
-
-
 class InboundConsumer(Generic[T]):
     def __init__(
         self,
@@ -77,7 +72,9 @@ class InboundConsumer(Generic[T]):
         self._process = process
         self.counters = Counters()
         self._consumer: KafkaConsumer | None = None
-        self._dlq: KafkaProducer | None = None
+        self._dlq: DeadLetters | None = None
+        # Stand-ins for records the client could not decode (see skip_unreadable).
+        self._unreadable: set[tuple[str, int, int]] = set()
         self._epochs: EpochWatch | None = (
             EpochWatch(settings.bootstrap, settings.topics) if settings.topics else None
         )
@@ -95,15 +92,29 @@ class InboundConsumer(Generic[T]):
             heartbeat_interval_ms=max(500, self._s.session_timeout_ms // 6),
             max_poll_interval_ms=600_000,
         )
-        self._dlq = self._new_dlq_producer()
+        self._dlq = DeadLetters(self._s.bootstrap, self._s.dlq_topic)
 
     # --- the steps ------------------------------------------------------------------
 
     def poll(self) -> list[ConsumerRecord]:
         assert self._consumer is not None
-        batches = self._consumer.poll(
-            timeout_ms=self._s.poll_timeout_ms, max_records=self._s.max_batch
-        )
+        try:
+            batches = self._consumer.poll(
+                timeout_ms=self._s.poll_timeout_ms, max_records=self._s.max_batch
+            )
+        except CorruptRecordError as e:
+            stand_in = skip_unreadable(self._consumer)
+            if stand_in is None:
+                raise
+            log.warning(
+                "unreadable record skipped",
+                topic=stand_in.topic,
+                partition=stand_in.partition,
+                offset=stand_in.offset,
+                error=type(e).__name__,
+            )
+            self._unreadable.add((stand_in.topic, stand_in.partition, stand_in.offset))
+            return [stand_in]
         return [r for records in batches.values() for r in records]
 
     def validate(
@@ -112,67 +123,38 @@ class InboundConsumer(Generic[T]):
         valid: list[tuple[ConsumerRecord, T]] = []
         invalid: list[tuple[ConsumerRecord, str]] = []
         for record in records:
+            where = (record.topic, record.partition, record.offset)
+            if where in self._unreadable:
+                self._unreadable.discard(where)
+                invalid.append((record, UNREADABLE))
+                continue
             if record.value is None:
-                invalid.append((record, "record has no value"))
+                invalid.append((record, "record has no value (null)"))
                 continue
             try:
                 valid.append((record, self._parse(record.value)))
             except InvalidRecord as e:
                 invalid.append((record, e.reason))
+            except Exception:
+                # A validation bug must not stop the consumer: the record waits in the DLQ.
+                log.exception("record could not be validated", offset=record.offset)
+                invalid.append((record, "record could not be validated; see leadflow logs"))
         return valid, invalid
 
-    def _send_dlq(self, record: ConsumerRecord, reason: str) -> Any:
+    def dead_letter(self, invalid: Sequence[tuple[ConsumerRecord, str]]) -> list[Sent]:
         assert self._dlq is not None
-        return self._dlq.send(
-            self._s.dlq_topic,
-            key=record.key,
-            value=record.value,
-            headers=[
-                ("leadflow.error", safe_header(reason)),
-                ("leadflow.source.topic", record.topic.encode()),
-                ("leadflow.source.partition", str(record.partition).encode()),
-                ("leadflow.source.offset", str(record.offset).encode()),
-            ],
-        )
-
-    def dead_letter(
-        self, invalid: Sequence[tuple[ConsumerRecord, str]]
-    ) -> list[tuple[Any, ConsumerRecord, str]]:
         sends = []
         for record, reason in invalid:
-            sends.append((self._send_dlq(record, reason), record, reason))
-            log.warning("record dead-lettered", topic=record.topic, partition=record.partition,
-                        offset=record.offset, reason=reason[:200])
+            sends.append(self._dlq.send(record, reason))
+            log.warning(
+                "record dead-lettered",
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                reason=reason[:200],
+            )
         self.counters.dead_lettered += len(invalid)
         return sends
-
-    def _confirm_dlq(self, sends: Sequence[tuple[Any, ConsumerRecord, str]]) -> None:
-        """Waits until the broker holds every dead letter. A broker that restarted empty
-        no longer knows the idempotent producer's id: start a new producer and resend."""
-        pending = list(sends)
-        for attempt in range(6):
-            assert self._dlq is not None
-            self._dlq.flush()
-            failed = []
-            for future, record, reason in pending:
-                try:
-                    future.get(timeout=15)
-                except KafkaError as e:
-                    failed.append((record, reason, e))
-            if not failed:
-                return
-            log.warning("dead letters not acknowledged; resending with a new producer",
-                        count=len(failed), error=type(failed[0][2]).__name__, attempt=attempt)
-            self._dlq.close(timeout=5)
-            time.sleep(min(5.0, 0.5 * 2**attempt))
-            self._dlq = self._new_dlq_producer()
-            pending = [(self._send_dlq(r, why), r, why) for r, why, _ in failed]
-        raise failed[0][2]
-
-    def _new_dlq_producer(self) -> KafkaProducer:
-        return KafkaProducer(
-            bootstrap_servers=self._s.bootstrap, acks="all", enable_idempotence=True, linger_ms=5
-        )
 
     def process(
         self, valid: Sequence[tuple[ConsumerRecord, T]], stop: threading.Event
@@ -188,8 +170,9 @@ class InboundConsumer(Generic[T]):
                 if stop.is_set():
                     raise
                 self.counters.retries += 1
-                log.warning("transient error; retrying", error=type(e).__name__,
-                            backoff_s=round(backoff, 2))
+                log.warning(
+                    "transient error; retrying", error=type(e).__name__, backoff_s=round(backoff, 2)
+                )
                 time.sleep(backoff)
                 backoff = min(backoff * 2, self._s.max_backoff)
             except Exception:
@@ -204,12 +187,11 @@ class InboundConsumer(Generic[T]):
             poison.extend(failed)
         return None, poison
 
-    def commit(
-        self, records: Sequence[ConsumerRecord], dlq_futures: Sequence[tuple[Any, Any, str]]
-    ) -> None:
+    def commit(self, records: Sequence[ConsumerRecord], dlq_futures: Sequence[Sent]) -> None:
         assert self._consumer is not None
         if dlq_futures:
-            self._confirm_dlq(dlq_futures)
+            assert self._dlq is not None
+            self._dlq.confirm(dlq_futures)
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         for r in records:
             tp = TopicPartition(r.topic, r.partition)
@@ -220,8 +202,9 @@ class InboundConsumer(Generic[T]):
                 self._consumer.commit(offsets)
             except KafkaError as e:
                 # The effect is durable; an uncommitted batch is redelivered and deduplicated.
-                log.warning("offset commit failed; the batch may be redelivered",
-                            error=type(e).__name__)
+                log.warning(
+                    "offset commit failed; the batch may be redelivered", error=type(e).__name__
+                )
 
     # --- the loop -------------------------------------------------------------------
 
@@ -232,8 +215,9 @@ class InboundConsumer(Generic[T]):
             return
         assert self._consumer is not None
         assigned = list(self._consumer.assignment())
-        log.warning("broker lost its data; reading inbound from the start",
-                    partitions=len(assigned))
+        log.warning(
+            "broker lost its data; reading inbound from the start", partitions=len(assigned)
+        )
         if assigned:
             self._consumer.seek_to_beginning(*assigned)
 
@@ -254,10 +238,15 @@ class InboundConsumer(Generic[T]):
         duplicates = getattr(outcome, "duplicates", 0)
         self.counters.accepted += accepted
         self.counters.duplicates += duplicates
-        log.info("batch committed", topic=self._s.topic, records=len(records),
-                 accepted=accepted, duplicates=duplicates,
-                 dead_lettered=len(invalid) + len(poison),
-                 ms=round((time.perf_counter() - started) * 1000, 1))
+        log.info(
+            "batch committed",
+            topic=self._s.topic,
+            records=len(records),
+            accepted=accepted,
+            duplicates=duplicates,
+            dead_lettered=len(invalid) + len(poison),
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
         return len(records)
 
     def run(self, stop: threading.Event) -> None:
@@ -274,13 +263,17 @@ class InboundConsumer(Generic[T]):
                     # is redelivered to whoever takes the partitions next.
         finally:
             self.close()
-            log.info("consumer stopped", topic=self._s.topic, records=self.counters.records,
-                     accepted=self.counters.accepted, dead_lettered=self.counters.dead_lettered)
+            log.info(
+                "consumer stopped",
+                topic=self._s.topic,
+                records=self.counters.records,
+                accepted=self.counters.accepted,
+                dead_lettered=self.counters.dead_lettered,
+            )
 
     def close(self) -> None:
         if self._dlq is not None:
-            self._dlq.flush()
-            self._dlq.close(timeout=10)
+            self._dlq.close()
             self._dlq = None
         if self._consumer is not None:
             self._consumer.close(autocommit=False)

@@ -1,4 +1,6 @@
-"""Request bodies: at most 1 MiB (CONTRACT 9), JSON only, read once and kept whole.
+"""Request bodies: at most 1 MiB (CONTRACT 9), UTF-8 JSON only, uncompressed, read once
+and kept whole. A body in another charset or with a Content-Encoding is a 415 rather than
+being guessed at: decoding it would be a second parser, and gzip a way round the size limit.
 
 A raw ASGI middleware rather than a FastAPI dependency, so that the limit holds before any
 parsing, for every route, and for chunked bodies that carry no Content-Length.
@@ -16,6 +18,10 @@ from starlette.types import Message as AsgiMessage
 MAX_BODY_BYTES = 1024 * 1024
 
 
+MAX_ECHO_CHARS = 100
+_UTF8 = (None, "utf-8", "utf8")
+
+
 def is_json(content_type: str) -> bool:
     message = Message()
     message["content-type"] = content_type
@@ -23,6 +29,39 @@ def is_json(content_type: str) -> bool:
     return message.get_content_maintype() == "application" and (
         subtype == "json" or subtype.endswith("+json")
     )
+
+
+def _charset(content_type: str) -> str | None:
+    message = Message()
+    message["content-type"] = content_type
+    try:
+        charset = message.get_content_charset()
+    except (LookupError, ValueError):
+        return "(unreadable)"
+    return charset
+
+
+def _refusal(content_type: str | None, encoding: str | None) -> bytes | None:
+    """The 415 answer for a body leadflow will not read, or None to read it."""
+    if encoding is not None and encoding.strip().lower() not in ("", "identity"):
+        return _error(
+            "unsupported_media_type",
+            "Content-Encoding is not supported; send the JSON body uncompressed",
+            {"content_encoding": encoding[:MAX_ECHO_CHARS]},
+        )
+    if content_type is None or not is_json(content_type):
+        return _error(
+            "unsupported_media_type",
+            "the body must be JSON, sent with Content-Type: application/json",
+            {"content_type": content_type[:MAX_ECHO_CHARS] if content_type else None},
+        )
+    if _charset(content_type) not in _UTF8:
+        return _error(
+            "unsupported_media_type",
+            "JSON bodies are UTF-8 (RFC 8259); send charset=utf-8 or no charset",
+            {"content_type": content_type[:MAX_ECHO_CHARS]},
+        )
+    return None
 
 
 def _error(code: str, message: str, details: Any = None) -> bytes:
@@ -58,18 +97,12 @@ class BodyGuard:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        content_type = headers.get("content-type")
         # An empty body is fine without a type (commands whose fields are all optional).
-        if body and (content_type is None or not is_json(content_type)):
-            await self._reply(
-                send,
-                415,
-                _error(
-                    "unsupported_media_type",
-                    "the body must be JSON, sent with Content-Type: application/json",
-                    {"content_type": content_type},
-                ),
-            )
+        refusal = (
+            _refusal(headers.get("content-type"), headers.get("content-encoding")) if body else None
+        )
+        if refusal is not None:
+            await self._reply(send, 415, refusal)
             return
         await self.app(scope, _replay(body, receive), send)
 

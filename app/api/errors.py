@@ -58,7 +58,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "unknown id"},
     409: {"model": ErrorOut, "description": "a business rule refuses the command"},
     413: {"model": ErrorOut, "description": "request body over 1 MiB"},
-    415: {"model": ErrorOut, "description": "the body is not JSON"},
+    415: {
+        "model": ErrorOut,
+        "description": "the body is not JSON, not UTF-8, or has a Content-Encoding",
+    },
     422: {"model": ErrorOut, "description": "invalid input"},
 }
 

@@ -1,4 +1,5 @@
-"""`POST /engagement` and `POST /spend` (CONTRACT 3, 4, 6): one record or an array of them.
+"""`POST /engagement` and `POST /spend` (CONTRACT 3, 4, 6, 9): one record or an array of
+1 to 1,000; each record at most 64 KiB (measured as written back compactly in UTF-8).
 
 Every item is validated with the same rules as the topics; invalid items are answered in the
 response (never dead-lettered). Valid items go to the inbound topics, so that HTTP and Kafka
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from leadflow import strictjson
 from leadflow.api import responses as out
 from leadflow.api.errors import ERROR_RESPONSES, ApiError
 from leadflow.container import Leadflow
@@ -40,23 +42,23 @@ class InboundPublisher(Protocol):
     def publish_spend(self, items: KeyedRecords) -> None: ...
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _items(body: bytes) -> list[Any]:
     try:
-        # Strict: UTF-8 only, and no NaN/Infinity, which Python's json would take.
-        data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise ApiError(422, "invalid_json", f"the body is not valid JSON: {str(e)[:200]}") from None
-    if isinstance(data, dict):
-        return [data]
+        data = strictjson.loads(body)
+    except strictjson.JsonFlaw as e:
+        raise ApiError(422, "invalid_json", f"the body {e.reason}") from None
     if not isinstance(data, list):
-        raise ApiError(422, "invalid_input", "the body must be a JSON object or an array of them")
+        if not isinstance(data, dict | strictjson.Flaw):
+            raise ApiError(
+                422, "invalid_input", "the body must be a JSON object or an array of them"
+            )
+        return [data]
+    if not data:
+        raise ApiError(422, "invalid_input", "the array is empty; send at least one record")
     if len(data) > MAX_BATCH:
+        # 422, not 413: the body is within the size limit, its content breaks a rule.
         raise ApiError(
-            413,
+            422,
             "batch_too_large",
             f"a batch holds at most {MAX_BATCH} items; got {len(data)}",
             {"limit_items": MAX_BATCH, "items": len(data)},
@@ -67,26 +69,30 @@ def _items(body: bytes) -> list[Any]:
 def _validate(
     items: list[Any], parse: Callable[[bytes], T]
 ) -> tuple[list[tuple[bytes, T]], list[dict[str, Any]]]:
+    """The 64 KiB record limit applies to each item written back as compact UTF-8 JSON,
+    which is exactly the value the inbound topic then carries."""
     valid: list[tuple[bytes, T]] = []
     rejected: list[dict[str, Any]] = []
     for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            rejected.append({"index": index, "error": "record must be a JSON object"})
-            continue
         try:
+            strictjson.check(item)
+            if not isinstance(item, dict):
+                raise InvalidRecord("record must be a JSON object")
             # The item as the sender wrote it (fields, values, unknown fields) is what the
             # topic carries; only the whitespace between tokens is ours.
             raw = json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
             valid.append((raw, parse(raw)))
-        except UnicodeEncodeError:
-            rejected.append({"index": index, "error": "record has a lone surrogate (\\ud8xx)"})
+        except strictjson.JsonFlaw as e:
+            rejected.append({"index": index, "error": f"record {e.reason}"})
         except InvalidRecord as e:
             rejected.append({"index": index, "error": e.reason})
     if not valid:
-        first = rejected[0] if rejected else None
-        why = f" (item {first['index']}: {first['error']})" if first else ""
+        first = rejected[0]
         raise ApiError(
-            422, "invalid_input", f"no valid record in the request{why}", {"rejected": rejected}
+            422,
+            "invalid_input",
+            f"no valid record in the request (item {first['index']}: {first['error']})",
+            {"rejected": rejected},
         )
     return valid, rejected
 
@@ -103,7 +109,12 @@ _BODY_DOC: dict[str, Any] = {
                 "schema": {
                     "oneOf": [
                         {"type": "object"},
-                        {"type": "array", "items": {"type": "object"}, "maxItems": MAX_BATCH},
+                        {
+                            "type": "array",
+                            "items": {"type": "object"},
+                            "minItems": 1,
+                            "maxItems": MAX_BATCH,
+                        },
                     ]
                 }
             }

@@ -90,7 +90,7 @@ def test_nothing_valid_is_422(client: httpx.Client, expect_error: ExpectError) -
 
 
 def test_batch_limit(client: httpx.Client, expect_error: ExpectError) -> None:
-    error = expect_error(client.post("/engagement", json=[1] * 1001), 413, "batch_too_large")
+    error = expect_error(client.post("/engagement", json=[1] * 1001), 422, "batch_too_large")
     assert error["details"] == {"limit_items": 1000, "items": 1001}
     r = client.post("/engagement", json=[event(), *([1] * 999)])
     assert r.status_code == 202
