@@ -22,7 +22,7 @@ from leadflow.consumers.inbound import ENGAGEMENT_GROUP, SPEND_GROUP
 from leadflow.domain.engagement import ENGAGEMENT_TYPES
 from leadflow.producers.envelope import SCHEMA_VERSION
 from leadflow.schemas import EngagementIn, SpendIn
-from leadflow.subscribe import Envelope, LeadConverted
+from leadflow.subscribe import Envelope, LeadConverted, PersonErased
 from leadflow.topics import AGGREGATE_TYPES, Topics
 
 CONTRACT_VERSION = "1.1.0"
@@ -76,6 +76,21 @@ LEAD_CONVERTED_EXAMPLE: dict[str, Any] = {
     },
 }  # fmt: skip
 
+PERSON_ERASED_EXAMPLE: dict[str, Any] = {
+    "event_id": "5e2b8c1d-7f3a-5b9e-8d4c-2a6f1e9b3c70", "type": "PersonErased",
+    "schema_version": SCHEMA_VERSION, "aggregate_type": "Person",
+    "aggregate_id": "c2f7a9e4-3b1d-4c8e-9f6a-8e4d2b7c1a95", "aggregate_version": 1,
+    "position": 50120, "occurred_at": "2026-10-02T09:30:00.125Z",
+    "recorded_at": "2026-10-02T09:30:00.125Z", "causation_id": None, "actor": "dpo",
+    "payload": {
+        "person_id": "c2f7a9e4-3b1d-4c8e-9f6a-8e4d2b7c1a95",
+        "lead_ids": ["8d1e4c7a-2b9f-4e0d-a6c3-5f7b9e1d2c40"],
+        "contact_ids": ["3c9a7e52-81f4-4b6d-9e0a-7d2f5c1b8e63"],
+        "account_ids": [], "opportunity_ids": ["a7e3c9f1-2d8b-4e6a-9c5f-3b1d7e9a2c48"],
+        "erased_at": "2026-10-02T09:30:00.125Z",
+    },
+}  # fmt: skip
+
 
 def _ref(*path: str) -> dict[str, str]:
     return {"$ref": "#/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in path)}
@@ -120,6 +135,8 @@ def _messages() -> dict[str, Any]:
     })  # fmt: skip
     converted_headers = copy.deepcopy(event_headers)
     converted_headers["properties"]["event_type"]["const"] = "LeadConverted"
+    erased_headers = copy.deepcopy(event_headers)
+    erased_headers["properties"]["event_type"]["const"] = "PersonErased"
     aggregate_key = _key("the aggregate id: one aggregate's events stay in order", format="uuid")
     rejected = {
         "contentType": "application/octet-stream",
@@ -182,6 +199,27 @@ def _messages() -> dict[str, Any]:
                 }
             ],
         },
+        "PersonErased": {
+            "name": "PersonErased",
+            "title": "A person was erased (CONTRACT 9): delete your copies of their data",
+            "summary": (
+                "Ids and time only. Their earlier events, delivered again from now on, carry "
+                "no personal data (email, names, phone, notes are null or absent)."
+            ),
+            "headers": erased_headers,
+            "payload": _ref("components", "schemas", "PersonErasedEnvelope"),
+            "bindings": _key("the person id (random, not derived from the email)", format="uuid"),
+            "examples": [
+                {
+                    "name": "converted-lead",
+                    "payload": PERSON_ERASED_EXAMPLE,
+                    "headers": {
+                        "event_type": "PersonErased",
+                        "schema_version": str(SCHEMA_VERSION),
+                    },
+                }
+            ],
+        },
     }
 
 
@@ -218,7 +256,12 @@ def build_document() -> dict[str, Any]:
         messages = {"domainEvent": "DomainEvent"}
         if aggregate == "Lead":
             messages["leadConverted"] = "LeadConverted"
-        note = " (not in CONTRACT 2; feeds the ROI read model)" if aggregate == "Spend" else ""
+        if aggregate == "Person":
+            messages["personErased"] = "PersonErased"
+        note = {
+            "Spend": " (not in CONTRACT 2; feeds the ROI read model)",
+            "Person": " (not in CONTRACT 2; erasures, CONTRACT 9)",
+        }.get(aggregate, "")
         channels[name] = _channel(
             t.events(aggregate), f"Domain events of {aggregate} aggregates{note}.", messages
         )
@@ -264,17 +307,18 @@ def _operation(
 
 
 def _component_schemas() -> dict[str, Any]:
-    schemas = _schemas([EngagementIn, SpendIn, Envelope, LeadConverted])
-    schemas["LeadConvertedEnvelope"] = {
-        "allOf": [
-            _ref("components", "schemas", "Envelope"),
-            {"type": "object", "properties": {
-                "type": {"const": "LeadConverted"},
-                "aggregate_type": {"const": "Lead"},
-                "payload": _ref("components", "schemas", "LeadConverted"),
-            }},
-        ],
-    }  # fmt: skip
+    schemas = _schemas([EngagementIn, SpendIn, Envelope, LeadConverted, PersonErased])
+    for event_type, aggregate in (("LeadConverted", "Lead"), ("PersonErased", "Person")):
+        schemas[f"{event_type}Envelope"] = {
+            "allOf": [
+                _ref("components", "schemas", "Envelope"),
+                {"type": "object", "properties": {
+                    "type": {"const": event_type},
+                    "aggregate_type": {"const": aggregate},
+                    "payload": _ref("components", "schemas", event_type),
+                }},
+            ],
+        }  # fmt: skip
     return schemas
 
 

@@ -9,6 +9,7 @@ from leadflow.application.commands import CommandRunner
 from leadflow.application.contacts import ManageContacts
 from leadflow.application.conversion import ConvertLead
 from leadflow.application.engagement import RecordEngagement
+from leadflow.application.erasure import ErasePerson
 from leadflow.application.leads import ManageLeads
 from leadflow.application.opportunities import CloseOpportunity
 from leadflow.application.people import PeopleIndex
@@ -31,6 +32,7 @@ class Leadflow:
     opportunities: CloseOpportunity
     contacts: ManageContacts
     accounts: ManageAccounts
+    erasure: ErasePerson
 
     @property
     def currency(self) -> str:
@@ -67,4 +69,5 @@ def build(
         opportunities=CloseOpportunity(store, runner),
         contacts=ManageContacts(store, runner, people, matcher),
         accounts=ManageAccounts(store, runner),
+        erasure=ErasePerson(store, runner, people),
     )

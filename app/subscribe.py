@@ -97,7 +97,23 @@ class LeadConverted(Payload):
     converted_at: datetime
 
 
-PAYLOAD_TYPES: dict[str, type[Payload]] = {"LeadConverted": LeadConverted}
+class PersonErased(Payload):
+    """On ``leadflow.person.events`` (CONTRACT 9): a person's key was destroyed. Delete your
+    copies of their personal data (email, names, phone, notes) held under these ids; their
+    earlier events, re-delivered from now on, carry none."""
+
+    person_id: UUID
+    lead_ids: list[UUID]
+    contact_ids: list[UUID]
+    account_ids: list[UUID]  # accounts named after the person
+    opportunity_ids: list[UUID]
+    erased_at: datetime
+
+
+PAYLOAD_TYPES: dict[str, type[Payload]] = {
+    "LeadConverted": LeadConverted,
+    "PersonErased": PersonErased,
+}
 
 P = TypeVar("P", bound=BaseModel)
 Handler: TypeAlias = Callable[[P, Envelope], object]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-AGGREGATE_TYPES = ("Lead", "Contact", "Account", "Opportunity", "Spend")
+AGGREGATE_TYPES = ("Lead", "Contact", "Account", "Opportunity", "Spend", "Person")
 
 
 @dataclass(frozen=True)

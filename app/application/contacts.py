@@ -78,6 +78,11 @@ class ManageContacts:
             )
             changes.add(contact)
             changes.write(self._people.claim(email, PersonRef(CONTACT, contact.id)))
+            # An account named after the person carries their name: their key encrypts it.
+            named = created and account.named_after_person
+            changes.write(
+                *self._store.keys.new_person(contact.id, *([account.id] if named else []))
+            )
             return {
                 "id": str(contact.id),
                 "account_id": str(account.id),

@@ -14,7 +14,7 @@ from leadflow.application.leads import load_lead
 from leadflow.application.people import CONTACT, PeopleIndex, PersonRef
 from leadflow.domain.account import Account
 from leadflow.domain.contact import Contact
-from leadflow.domain.errors import InvalidInput, UnknownReference
+from leadflow.domain.errors import ConversionRefused, InvalidInput, UnknownReference
 from leadflow.domain.lead import Lead
 from leadflow.domain.opportunity import Opportunity
 from leadflow.infra.store import Store
@@ -49,9 +49,15 @@ class ConvertLead:
         def decide(changes: Changes) -> dict[str, Any]:
             lead = load_lead(self._store, lead_id)
             lead.check_convertible()
+            if lead.email is None:
+                raise ConversionRefused("the lead's person was erased", {"lead_id": str(lead_id)})
             contact, account, account_created = self._resolve(
                 lead, contact_id, account_id, ctx, changes
             )
+            if contact is not None and any(e is None for e in contact.emails):
+                raise ConversionRefused(
+                    "the contact's person was erased", {"contact_id": str(contact.id)}
+                )
             contact_created = contact is None
             if contact is None:
                 contact = Contact(
@@ -92,6 +98,11 @@ class ConvertLead:
                 changes.open_leads_delta(lead.owner, -1)
             # Later engagement for this email is the contact's activity.
             changes.write(self._people.repoint(lead.email, PersonRef(CONTACT, contact.id)))
+            # One person, one key: what conversion creates for the lead is the lead's.
+            named = account_created and account.named_after_person
+            mine = [contact.id] if contact_created else []
+            mine += ([account.id] if named else []) + ([opp.id] if opp else [])
+            changes.write(*self._store.keys.join(lead.id, *mine))
             changes.add(lead, contact, account if account_created else None, opp)
             return {
                 "lead_id": str(lead.id),

@@ -115,6 +115,7 @@ class RecordEngagement:
             campaign=first.campaign,
         )
         changes.write(self._people.claim(email, PersonRef(LEAD, lead.id)))
+        changes.write(*self._store.keys.new_person(lead.id))  # a new person, a new key
         return lead
 
     def _assign(

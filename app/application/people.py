@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -80,3 +80,11 @@ class PeopleIndex:
 
     def forget(self, email: str) -> SideWrite:
         return SideWrite("DELETE FROM {people} WHERE digest = ?", (self.digest(email),))
+
+    def forget_people(self, person_ids: Sequence[UUID]) -> SideWrite:
+        """Every email of these leads and contacts, including any that cannot be named any
+        more (erasure): nothing derived from an email is left that leads to them."""
+        return SideWrite(
+            "DELETE FROM {people} WHERE person_id IN " + self._side.in_clause(len(person_ids)),
+            tuple(str(p) for p in person_ids),
+        )

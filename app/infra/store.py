@@ -13,15 +13,18 @@ from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, LRUCache
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
+    Mapper,
     OperationalError,
     Transcoding,
 )
 
+from leadflow.infra.crypto import PersonalDataMapper
+from leadflow.infra.keyring import KeyRing
 from leadflow.infra.sidetables import SideTables, SideWrite
 from leadflow.settings import DatabaseSettings
 
@@ -49,6 +52,13 @@ class EventStoreApp(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        # Personal fields are encrypted per person (infra/crypto.py); the Store gives the
+        # mapper its keys once the database is open.
+        return self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=PersonalDataMapper
+        )
 
 
 def eventsourcing_env(db: DatabaseSettings) -> dict[str, str]:
@@ -98,13 +108,29 @@ class Store:
         if sole_writer_cache:
             env["AGGREGATE_CACHE_FASTFORWARD"] = "n"
         self.app = EventStoreApp(env=env)
+        # Snapshots would hold personal data outside the encrypted fields.
+        assert self.app.snapshots is None, "snapshots are not supported"
         datastore = self.app.recorder.datastore  # type: ignore[attr-defined]
+        if db.kind == "sqlite":
+            _secure_delete(datastore.pool)
         self.side = SideTables(
             datastore, "postgres" if db.kind == "postgres" else "sqlite", db.schema
         )
+        self.keys = KeyRing(self.side)
+        assert isinstance(self.app.mapper, PersonalDataMapper)
+        self.app.mapper.keys = self.keys
+        self.keys.on_erasure.append(self.forget_cached)
+
+    def forget_cached(self) -> None:
+        """Drops every cached aggregate: after an erasure they may hold personal data."""
+        cache = self.app.repository.cache
+        if isinstance(cache, LRUCache):
+            # A new cache, as LRUCache.clear() (eventsourcing 9.5) keeps the entries.
+            self.app.repository.cache = LRUCache(maxsize=cache.maxsize)
 
     def get(self, aggregate_id: UUID, cls: type[A]) -> A:
         """Raises KeyError if there is no such aggregate of that type."""
+        self.keys.refresh()
         try:
             aggregate: Aggregate = self.app.repository.get(aggregate_id)
         except AggregateNotFoundError:
@@ -140,11 +166,44 @@ class Store:
             for a in present:
                 cache.put(a.id, a)
 
+    def release_erased(self, tables: Sequence[str]) -> bool:
+        """After an erasure, so the database files keep no old bytes of what was deleted:
+        SQLite (deleted space already zeroed by secure_delete) copies the WAL into the file
+        and truncates it; PostgreSQL vacuums the tables (dead tuples hold old values until
+        then). False if SQLite could not finish because a reader held an old snapshot."""
+        if self.db.kind == "sqlite":
+            datastore = self.app.recorder.datastore  # type: ignore[attr-defined]
+            with datastore.get_connection(commit=True) as connection:
+                raw = connection._sqlite_conn
+                busy = raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            return not busy
+        prefix = f'"{self.db.schema}".' if self.db.schema else ""
+        with admin_connection(self.db) as conn:
+            for table in tables:
+                conn.execute(f'VACUUM {prefix}"{table}"')
+        return True
+
     def max_position(self) -> int:
         return self.app.recorder.max_notification_id() or 0
 
     def close(self) -> None:
         self.app.close()
+
+
+def _secure_delete(pool: Any) -> None:
+    """SQLite keeps deleted and overwritten bytes in free space unless told to zero them;
+    erasure relies on it (a destroyed key must not linger in a free page). The pragma is per
+    connection: set it on the pool's connections and on every one it opens later."""
+    for connection in list(pool._pool):
+        connection._sqlite_conn.execute("PRAGMA secure_delete=ON")
+    create = pool._create_connection
+
+    def create_secure() -> Any:
+        connection = create()
+        connection._sqlite_conn.execute("PRAGMA secure_delete=ON")
+        return connection
+
+    pool._create_connection = create_secure
 
 
 def retrying(fn: Callable[[], T], attempts: int = 8) -> T:

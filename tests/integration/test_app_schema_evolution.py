@@ -62,7 +62,7 @@ def test_new_engagement_events_are_stored_as_version_2_with_extra(app: Leadflow)
     (event,) = [e for e in stored(app, lead_id) if e.topic == TOPIC]
     state = json.loads(event.state)
     assert state["class_version"] == 2
-    assert state["extra"] == {"utm": "x"}
+    assert set(state["extra"]) == {"__pii__", "ct", "d"}  # personal data: encrypted (CONTRACT 9)
     # Loading a v2 event must not run the v1 upcaster over it (which would drop `extra`).
     loaded = [
         e for e in app.store.app.events.get(lead_id) if isinstance(e, Lead.EngagementRecorded)
