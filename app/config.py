@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from leadflow.domain.assignment import AssignmentPolicy, AssignmentRule
 from leadflow.domain.engagement import ENGAGEMENT_TYPES, PROFILE_FIELDS
 from leadflow.domain.scoring import FitRule, ScoringPolicy
+from leadflow.infra.apikeys import HASH_PREFIX, ApiKey, check_name, check_roles, digest_from_secret
 
 DEFAULTS_PATH = Path(__file__).with_name("defaults.toml")
 MATCH_FIELDS = frozenset({*PROFILE_FIELDS, "source", "campaign"})
@@ -72,6 +73,42 @@ class AssignmentModel(_Strict):
         return self
 
 
+class ApiKeyModel(_Strict):
+    """`[[api_keys]]`: name, roles and either `hash = "sha256:<hex>"` or `key` (hashed on
+    reading, never kept)."""
+
+    name: str
+    roles: list[str]
+    hash: str = Field(repr=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hash_plain_key(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        given = [k for k in ("key", "hash") if k in data]
+        if len(given) != 1:
+            raise ValueError("give exactly one of key or hash")
+        secret = data[given[0]]
+        if not isinstance(secret, str):
+            raise ValueError(f"{given[0]} must be text")
+        if given[0] == "hash" and not secret.startswith(HASH_PREFIX):
+            raise ValueError(f"hash must be {HASH_PREFIX}<64 hex digits>")
+        rest = {k: v for k, v in data.items() if k not in ("key", "hash")}
+        return rest | {"hash": HASH_PREFIX + digest_from_secret(secret)}
+
+    @model_validator(mode="after")
+    def _check(self) -> ApiKeyModel:
+        check_name(self.name)
+        check_roles(self.roles)
+        return self
+
+    def api_key(self) -> ApiKey:
+        return ApiKey(
+            self.name, check_roles(self.roles), digest_from_secret(self.hash), source="toml"
+        )
+
+
 class LeadflowConfig(_Strict):
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     mql_threshold: int = Field(default=50, ge=1)
@@ -80,6 +117,7 @@ class LeadflowConfig(_Strict):
     points: dict[str, int]
     fit_rules: list[FitRuleModel] = []
     assignment: AssignmentModel = AssignmentModel()
+    api_keys: list[ApiKeyModel] = []
 
     @model_validator(mode="after")
     def _check_points(self) -> LeadflowConfig:
@@ -92,6 +130,9 @@ class LeadflowConfig(_Strict):
         missing = set(ENGAGEMENT_TYPES) - set(self.points)
         if missing:
             raise ValueError(f"points: missing engagement type(s) {sorted(missing)}")
+        names = [k.name for k in self.api_keys]
+        if len(names) != len(set(names)):
+            raise ValueError("api_keys: a key name appears twice")
         return self
 
     def scoring_policy(self) -> ScoringPolicy:
@@ -156,4 +197,5 @@ def load_config(
             f"{'.'.join(str(p) for p in err['loc']) or '(file)'}: {err['msg']}"
             for err in e.errors()
         )
-        raise ConfigError(f"{where}: {problems}") from e
+        # Not chained: the validation error quotes its input, which may hold a plain API key.
+        raise ConfigError(f"{where}: {problems}") from None

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
+from leadflow.infra.apikeys import ApiKey, ApiKeyError, parse_env
+
 
 class SettingsError(ValueError):
     pass
@@ -72,6 +74,8 @@ class Settings:
     currency: str | None = None
     log_format: str = "console"
     topic_partitions: int | None = None
+    # From LEADFLOW_API_KEYS, hashed on reading: the plain keys are not kept.
+    api_keys: tuple[ApiKey, ...] = field(default=(), repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -84,6 +88,10 @@ class Settings:
         partitions = env.get("LEADFLOW_TOPIC_PARTITIONS")
         if partitions is not None and not partitions.isdigit():
             raise SettingsError("LEADFLOW_TOPIC_PARTITIONS must be a positive integer")
+        try:
+            api_keys = parse_env(env.get("LEADFLOW_API_KEYS", ""))
+        except ApiKeyError as e:
+            raise SettingsError(str(e)) from None
         config = env.get("LEADFLOW_CONFIG")
         if config is None and Path("leadflow.toml").exists():
             config = "leadflow.toml"
@@ -97,6 +105,7 @@ class Settings:
             currency=env.get("LEADFLOW_CURRENCY") or None,
             log_format=env.get("LEADFLOW_LOG_FORMAT", "console"),
             topic_partitions=int(partitions) if partitions else None,
+            api_keys=api_keys,
         )
 
     def with_database(self, database: DatabaseSettings) -> Settings:

@@ -40,6 +40,7 @@ MAX_FUTURE = timedelta(hours=24)
 
 @dataclass(frozen=True)
 class CommandMeta:
+    actor: str | None
     idempotency_key: str | None
     scope: str
     fingerprint: str
@@ -52,8 +53,7 @@ class CommandMeta:
             )
         return CommandContext(
             occurred_at=occurred_at or datetime.now(UTC),
-            # TODO(CONTRACT 9): the name of the API key that asked, once keys exist.
-            actor=None,
+            actor=self.actor,
             idempotency_key=self.idempotency_key,
             scope=self.scope,
             fingerprint=self.fingerprint,
@@ -82,6 +82,8 @@ async def command_meta(
     # The bytes as sent: a body that differs in any way is a different request.
     body = await request.body()
     return CommandMeta(
+        # The API key's name, set by KeyAuth (CONTRACT 9 "Audit").
+        actor=getattr(request.state, "actor", None),
         idempotency_key=idempotency_key,
         scope=f"{request.method} {request.url.path}",
         fingerprint=hashlib.sha256(body).hexdigest(),

@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Security
 from fastapi.responses import JSONResponse
 
 from leadflow.api.analytics import ReadModels, analytics_router
+from leadflow.api.auth import AUTH_RESPONSES, KeyAuth, bearer, key_ring
 from leadflow.api.body import BodyGuard
 from leadflow.api.commands import command_router
 from leadflow.api.dashboard import dashboard_router
 from leadflow.api.entities import entity_router
 from leadflow.api.errors import error_response, install_error_handlers
+from leadflow.api.history import history_router
 from leadflow.api.ingest import InboundPublisher, PublishFailed, ingest_router
+from leadflow.api.people import people_router
 from leadflow.container import Leadflow
 from leadflow.projections import schema
 from leadflow.topics import Topics
@@ -39,22 +42,30 @@ def create_app(
     *,
     bootstrap: str | None = None,
     topics: Topics | None = None,
+    allow_open: bool = True,
 ) -> FastAPI:
     """`publisher` None records inbound items directly (no broker); `readmodels` answers
     `account_extras(account_id)` for `GET /accounts/{id}` (default: the read models in
-    the store's database); `bootstrap` lets /status measure the Kafka lags."""
+    the store's database); `bootstrap` lets /status measure the Kafka lags; `allow_open`
+    False: never open, even with no key configured (an API off loopback, CONTRACT 9)."""
     app = FastAPI(
         title="leadflow",
         version="1.1",
         description="Event-sourced lead management (CONTRACT v1.1, section 6).",
+        # Documents the scheme; KeyAuth below enforces it, before any body is read.
+        dependencies=[Security(bearer)],
+        responses=AUTH_RESPONSES,
     )
     schema.create(lf.store.side)  # read models answer (empty) before the first projection
     install_error_handlers(app)
     app.add_exception_handler(PublishFailed, _publish_failed)
     app.add_middleware(BodyGuard)
+    app.add_middleware(KeyAuth, ring=key_ring(lf), allow_open=allow_open)
     app.include_router(ingest_router(lf, publisher))
     app.include_router(command_router(lf))
     app.include_router(entity_router(lf, readmodels or ReadModels(lf)))
+    app.include_router(history_router(lf))
+    app.include_router(people_router(lf))
     app.include_router(analytics_router(lf, bootstrap, topics or Topics()))
     app.include_router(dashboard_router(lf))
     return app

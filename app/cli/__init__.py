@@ -8,9 +8,12 @@ from leadflow.cli.api import api
 from leadflow.cli.bench import bench_app
 from leadflow.cli.bus import consume, publish, relay
 from leadflow.cli.demo import demo
+from leadflow.cli.erase import erase
+from leadflow.cli.keys import keys_app
 from leadflow.cli.leads import lead_app, opportunity_app
 from leadflow.cli.load import load
 from leadflow.cli.readmodels import funnel, project, rates, rebuild, roi, status
+from leadflow.cli.simulate import simulate
 from leadflow.cli.tail import tail
 from leadflow.cli.up import up
 from leadflow.logs import configure
@@ -35,12 +38,15 @@ for _name, _fn in (
 ):
     app.command(_name)(_fn)
 app.command("demo")(demo)
+app.command("simulate")(simulate)
+app.command("erase")(erase)
 app.command("relay")(relay)
 app.command("consume")(consume)
 app.command("publish")(publish)
 app.add_typer(lead_app, name="lead")
 app.add_typer(opportunity_app, name="opportunity")
 app.add_typer(bench_app, name="bench")
+app.add_typer(keys_app, name="keys")
 
 
 @app.callback()

@@ -10,6 +10,7 @@ from rich.console import Group
 from rich.live import Live
 from rich.table import Table
 
+from leadflow.cli.api import check_listen
 from leadflow.cli.common import console, leadflow
 from leadflow.infra.broker import EmbeddedBroker, ensure_topics, high_watermarks
 from leadflow.runtime import stop_on_signals
@@ -62,6 +63,7 @@ def up(refresh: float = typer.Option(2.0, help="seconds between progress updates
     broker: EmbeddedBroker | None = None
     with leadflow() as lf:
         console.print(f"[bold]leadflow[/] data: {lf.settings.database.describe()}")
+        keyed = check_listen(lf)  # before anything starts: off loopback, no keys, no start
         if not bootstrap:
             console.print("starting the embedded broker ...")
             broker = EmbeddedBroker(port=int(os.environ.get("LEADFLOW_BROKER_PORT", "0")))
@@ -73,7 +75,10 @@ def up(refresh: float = typer.Option(2.0, help="seconds between progress updates
         ensure_topics(bootstrap, topics.all, partitions)
         console.print(f"topics ready on {bootstrap} ({partitions} partitions)")
         settings = lf.settings
-        console.print(f"API on http://{settings.http_host}:{settings.http_port}/ (docs at /docs)")
+        console.print(
+            f"API on http://{settings.http_host}:{settings.http_port}/ (docs at /docs): "
+            + ("API keys required" if keyed else "[yellow]open, no API keys (loopback only)[/]")
+        )
         env = {**os.environ, "LEADFLOW_KAFKA_BOOTSTRAP": bootstrap, "LEADFLOW_LOG_FORMAT": "json"}
         sup = Supervisor(env=env, log_dir=lf.settings.data_dir / "logs")
         sup.add("relay", "relay")

@@ -22,8 +22,10 @@ TABLES = {
     "accounts": "leadflow_accounts",
     "owner_load": "leadflow_owner_load",
     "person_keys": "leadflow_person_keys",
+    "person_aggregates": "leadflow_person_aggregates",
     "settings": "leadflow_settings",
     "positions": "leadflow_positions",
+    "api_keys": "leadflow_api_keys",
 }
 
 _DDL = (
@@ -42,8 +44,15 @@ _DDL = (
     "CREATE TABLE IF NOT EXISTS {owner_load} (owner TEXT PRIMARY KEY, open_leads INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS {person_keys} (person_id TEXT PRIMARY KEY, "
     "key_material {blob} NOT NULL)",
+    # Which person's key an aggregate's events use (random ids only; kept after erasure).
+    "CREATE TABLE IF NOT EXISTS {person_aggregates} (aggregate_id TEXT PRIMARY KEY, "
+    "person_id TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS {person_aggregates}_person ON {person_aggregates} (person_id)",
     "CREATE TABLE IF NOT EXISTS {settings} (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS {positions} (name TEXT PRIMARY KEY, position BIGINT NOT NULL)",
+    # Only the SHA-256 of a key, never the key (CONTRACT 9); roles space-separated.
+    "CREATE TABLE IF NOT EXISTS {api_keys} (name TEXT PRIMARY KEY, roles TEXT NOT NULL, "
+    "key_hash TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)",
 )
 
 

@@ -1,6 +1,6 @@
 // The dashboard's controller: filters <-> URL, which view to draw, errors, freshness and
 // auto-refresh.
-import { ApiError, getJSON } from "./api.js";
+import { ApiError, askForKey, forgetKey, getJSON } from "./api.js";
 import { renderRates, renderRoi } from "./breakdown.js";
 import * as f from "./dom.js";
 import { renderFunnel } from "./funnel.js";
@@ -57,6 +57,7 @@ function showError(err, state) {
   const e = err instanceof ApiError ? err
     : new ApiError(-1, "page_error", `The page failed: ${err && err.message}`, null);
   const title = e.status === 422 ? "These filters can’t be used"
+    : e.status === 403 ? "Your API key may not see this"
     : e.status === 404 ? "Not found"
       : e.status === 0 ? "The leadflow API does not answer" : "Something went wrong";
   const fields = new Set();
@@ -82,6 +83,8 @@ function showError(err, state) {
     h("div", { className: "notice-actions" },
       st.hasFilters(state) ? h("button", { type: "button", onclick: () => resetFilters() },
         "Clear the filters") : null,
+      e.status === 403 ? h("button", { type: "button", onclick: () => useAnotherKey() },
+        "Use another key") : null,
       h("button", { type: "button", onclick: () => render(st.readState()) }, "Try again")));
   notice.hidden = false;
   f.replace($("#view"), state.view === "lead" ? searchForm(state, nav) : null,
@@ -142,7 +145,7 @@ async function freshness() {
     badge.dataset.behind = String(behind);
   } catch (err) {
     badge.className = "freshness down";
-    text.textContent = "API unreachable";
+    text.textContent = err.status === 403 ? "Status not allowed for this key" : "API unreachable";
     badge.title = err.message;
   }
 }
@@ -163,6 +166,14 @@ function schedule() {
       render(st.readState(), { quiet: true });
     }, seconds * 1000);
   }
+}
+
+async function useAnotherKey() {
+  forgetKey();
+  $("#notice").hidden = true;
+  await askForKey("Enter an API key with the analyst role.");
+  render(st.readState());
+  freshness();
 }
 
 function resetFilters() {

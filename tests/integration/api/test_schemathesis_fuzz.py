@@ -43,6 +43,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from leadflow.api import responses as r
+from leadflow.api.history import HistoryPage
 from leadflow.domain.engagement import ENGAGEMENT_TYPES
 from tests.integration.api._schemathesis_helpers import (
     CAMPAIGNS,
@@ -266,6 +267,7 @@ SUCCESS: dict[tuple[str, str], type[BaseModel]] = {
     ("POST", "/spend"): r.IngestAccepted,
     ("GET", "/leads/{lead_id}"): r.LeadOut,
     ("GET", "/leads"): r.LeadPage,
+    ("GET", "/leads/{lead_id}/history"): HistoryPage,
     ("POST", "/leads/{lead_id}/status"): r.LeadStatusOut,
     ("POST", "/leads/{lead_id}/assign"): r.OwnerOut,
     ("POST", "/leads/{lead_id}/qualify"): r.QualifyOut,
