@@ -44,6 +44,7 @@ from schemathesis.specs.openapi.checks import (
 
 from leadflow.api import responses as r
 from leadflow.api.history import HistoryPage
+from leadflow.api.people import ErasedOut
 from leadflow.domain.engagement import ENGAGEMENT_TYPES
 from tests.integration.api._schemathesis_helpers import (
     CAMPAIGNS,
@@ -286,6 +287,7 @@ SUCCESS: dict[tuple[str, str], type[BaseModel]] = {
     ("GET", "/conversion-rates"): r.ConversionRates,
     ("GET", "/roi"): r.Roi,
     ("GET", "/status"): r.Status,
+    ("POST", "/people/erase"): ErasedOut,
 }
 OPERATIONS = [*SUCCESS, ("GET", "/metrics")]
 
