@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from leadflow.infra.broker import EmbeddedBroker, ensure_topics
 from leadflow.infra.store import Store
@@ -71,21 +71,22 @@ def raw_produce(bootstrap: str, topic: str, data: list[tuple[bytes, bytes]]) -> 
 
 
 def raw_consume(bootstrap: str, topic: str, expected: int) -> float:
+    """Records/s fetched from the start of `topic`, partitions assigned directly: the clock
+    starts at the first fetch, with no group join to time."""
     consumer = KafkaConsumer(
-        topic,
         bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
         enable_auto_commit=False,
         fetch_max_wait_ms=10,
         max_poll_records=2000,
-        group_id=f"bench-raw-{uuid.uuid4().hex}",
     )
-    seen, started = 0, 0.0
+    partitions = consumer.partitions_for_topic(topic) or set()
+    assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+    consumer.assign(assigned)
+    consumer.seek_to_beginning(*assigned)
+    seen = 0
+    started = time.perf_counter()
     while seen < expected:
-        batch = consumer.poll(timeout_ms=200)
-        if batch and not started:
-            started = time.perf_counter()
-        seen += sum(len(v) for v in batch.values())
+        seen += sum(len(v) for v in consumer.poll(timeout_ms=200).values())
     elapsed = time.perf_counter() - started
     consumer.close()
     return expected / elapsed
@@ -202,13 +203,20 @@ def _poll_stored(store: Store, stored_at: dict[str, float]) -> None:
         stored_at.setdefault(event_id, now)
 
 
-def run(n: int, people: int, rate: int, seconds: int) -> dict[str, Any]:
+@contextmanager
+def bus(fresh: bool = False) -> Iterator[tuple[str, str]]:
+    """(bootstrap, description): LEADFLOW_KAFKA_BOOTSTRAP if set (and not `fresh`), else an
+    embedded broker started for the duration."""
     bootstrap = os.environ.get("LEADFLOW_KAFKA_BOOTSTRAP")
-    broker = None
-    if not bootstrap:
-        broker = EmbeddedBroker().start()
-        bootstrap = broker.bootstrap
-    try:
+    if bootstrap and not fresh:
+        yield bootstrap, bootstrap
+        return
+    with EmbeddedBroker() as broker:
+        yield broker.bootstrap, "embedded tansu"
+
+
+def run(n: int, people: int, rate: int, seconds: int) -> dict[str, Any]:
+    with bus() as (bootstrap, broker):
         raw_topic = f"bench-raw-{uuid.uuid4().hex[:6]}"
         ensure_topics(bootstrap, [raw_topic])
         data = records(n, people)
@@ -217,7 +225,7 @@ def run(n: int, people: int, rate: int, seconds: int) -> dict[str, Any]:
         e2e = end_to_end(bootstrap, n, people)
         lat = latency(bootstrap, rate, seconds, people)
         return {
-            "broker": "embedded tansu" if broker else bootstrap,
+            "broker": broker,
             "raw_produce_per_s": produce,
             "raw_consume_per_s": consume,
             "end_to_end": e2e,
@@ -225,6 +233,3 @@ def run(n: int, people: int, rate: int, seconds: int) -> dict[str, Any]:
             "ratio_to_raw_produce": e2e["engagements_per_s"] / produce,
             "ratio_to_raw_consume": e2e["engagements_per_s"] / consume,
         }
-    finally:
-        if broker is not None:
-            broker.stop()
