@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
+from eventsourcing.persistence import PersistenceError
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
@@ -89,8 +91,7 @@ class Relay:
         if known:
             return
         if self.position > 0:
-            log.warning("broker lost its data; republishing from the start",
-                        position=self.position)
+            log.warning("broker lost its data; republishing from the start", position=self.position)
             ensure_topics(self._s.bootstrap, self._s.topics.all, self._s.partitions)
             self._store.side.set_position(self._s.name, 0)
             self._renew_producer()
@@ -122,8 +123,7 @@ class Relay:
             f.get(timeout=60)  # raises if the broker did not acknowledge
         self._store.side.set_position(self._s.name, notifications[-1].id)
         self.published += len(notifications)
-        log.info("relay batch published", events=len(notifications),
-                 position=notifications[-1].id)
+        log.info("relay batch published", events=len(notifications), position=notifications[-1].id)
         return len(notifications)
 
     # --- the loop -------------------------------------------------------------------
@@ -143,8 +143,14 @@ class Relay:
                     log.warning("publishing failed; retrying", error=type(e).__name__)
                     stop.wait(1.0)
                     self._renew_producer()
-                    with contextlib.suppress(KafkaError):
+                    with contextlib.suppress(KafkaError, PersistenceError, psycopg.Error):
                         self.check_broker(force=True)
+                except (PersistenceError, psycopg.Error) as e:
+                    # The database went away (restart, failover, a terminated connection):
+                    # nothing after the saved position counts as published, so go on from
+                    # it once the database answers again.
+                    log.warning("database unavailable; retrying", error=type(e).__name__)
+                    stop.wait(1.0)
         finally:
             self.close()
             log.info("relay stopped", position=self.position, published=self.published)

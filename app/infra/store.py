@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
@@ -82,6 +82,9 @@ def eventsourcing_env(db: DatabaseSettings) -> dict[str, str]:
         "POSTGRES_MAX_OVERFLOW": "4",
         "POSTGRES_PRE_PING": "y",
         "POSTGRES_LOCK_TIMEOUT": "10",
+        # A pool whose connections were all dropped waits this long for a new one; a
+        # shorter wait lets the loops retry sooner.
+        "POSTGRES_CONNECT_TIMEOUT": "5",
         "APPLICATION_RECORDER_TOPIC": "leadflow.infra.recorders:LeadflowPostgresRecorder",
     }
     if db.schema:
@@ -102,12 +105,13 @@ class Store:
         aggregate then fails its save on the store's version constraint, is evicted, and
         the unit of work is retried. Readers must not use it."""
         self.db = db
-        if db.kind == "postgres" and db.schema:
-            ensure_schema(db)
         env = eventsourcing_env(db)
         if sole_writer_cache:
             env["AGGREGATE_CACHE_FASTFORWARD"] = "n"
-        self.app = EventStoreApp(env=env)
+        with schema_lock(db):
+            if db.kind == "postgres" and db.schema:
+                ensure_schema(db)
+            self.app = EventStoreApp(env=env)
         # Snapshots would hold personal data outside the encrypted fields.
         assert self.app.snapshots is None, "snapshots are not supported"
         datastore = self.app.recorder.datastore  # type: ignore[attr-defined]
@@ -234,6 +238,19 @@ def admin_connection(db: DatabaseSettings, connect_timeout: int = 10) -> Any:
         autocommit=True,
         connect_timeout=connect_timeout,
     )
+
+
+@contextlib.contextmanager
+def schema_lock(db: DatabaseSettings) -> Iterator[None]:
+    """Serialises creating tables across processes: eventsourcing (re)creates its types,
+    tables and functions whenever a store opens, and two processes doing so at once on
+    PostgreSQL fail on pg_type's unique index or "tuple concurrently updated"."""
+    if db.kind != "postgres":
+        yield
+        return
+    with admin_connection(db) as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"leadflow:{db.schema or ''}",))
+        yield  # the lock goes with the session when the connection closes
 
 
 def ensure_schema(db: DatabaseSettings) -> None:
