@@ -15,6 +15,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from leadflow.infra.sidetables import SideTables
+from leadflow.projections import cube
+from leadflow.projections.facts import MEASURES
 from leadflow.projections.handlers import ts
 from leadflow.projections.schema import table_names
 
@@ -150,11 +152,10 @@ def stage_counts(leads: Iterable[LeadAsOf]) -> list[int]:
     return counts
 
 
-def funnel(side: SideTables, c: Cohort) -> dict[str, Any]:
-    leads = cohort_leads(side, c)
+def _funnel_from_leads(c: Cohort, leads: list[LeadAsOf]) -> list[list[Any]]:
     counts = stage_counts(leads)
     as_of = ts(_z(c.as_of)) or ""
-    stages = []
+    dropped, stuck, medians = [], [], []
     for i, name in enumerate(STAGES):
         gaps = []
         for lead in leads:
@@ -162,28 +163,73 @@ def funnel(side: SideTables, c: Cohort) -> dict[str, Any]:
             if this is not None and previous is not None:
                 gaps.append(_days(this, previous))
         at_stage = [lead for lead in leads if lead.highest == i]
-        dropped = [lead for lead in at_stage if lead.status == "Unqualified" or lead.lost]
-        stuck = (
-            []
+        gone = [lead for lead in at_stage if lead.status == "Unqualified" or lead.lost]
+        dropped.append(len(gone))
+        stuck.append(
+            0
             if name == "won"
-            else [
-                lead
+            else sum(
+                1
                 for lead in at_stage
-                if lead not in dropped and _days(as_of, lead.times[i] or as_of) > c.stuck_days
-            ]
+                if lead not in gone and _days(as_of, lead.times[i] or as_of) > c.stuck_days
+            )
         )
-        stages.append(
-            {
-                "stage": name,
-                "count": counts[i],
-                "rate_from_previous": None if i == 0 else _ratio(counts[i], counts[i - 1]),
-                "rate_from_captured": _ratio(counts[i], counts[0]),
-                "median_days_from_previous": statistics.median(gaps) if gaps else None,
-                "stuck": len(stuck),
-                "dropped": len(dropped),
-            }
-        )
+        medians.append(statistics.median(gaps) if gaps else None)
+    return [counts, dropped, stuck, medians]
+
+
+def _funnel_from_cube(side: SideTables, c: Cohort) -> list[list[Any]]:
+    tally = cube.tallies(side, c, None).get("", cube.Tally([0] * len(MEASURES)))
+    counts = tally.reached()
+    dropped = [tally.at(f"d{i}") for i in range(len(STAGES))]
+    recent = cube.not_stuck(side, c)
+    stuck = [
+        0 if i == len(STAGES) - 1 else tally.at(f"n{i}") - dropped[i] - recent[i]
+        for i in range(len(STAGES))
+    ]
+    gaps = [tally.at(f"k{i}") for i in range(1, len(STAGES))]
+    medians = [None, *cube.medians(side, c, gaps, counts[0])]
+    return [counts, dropped, stuck, medians]
+
+
+def funnel(side: SideTables, c: Cohort) -> dict[str, Any]:
+    if cube.applies(side, c.as_of):
+        counts, dropped, stuck, medians = _funnel_from_cube(side, c)
+    else:
+        counts, dropped, stuck, medians = _funnel_from_leads(c, cohort_leads(side, c))
+    stages = [
+        {
+            "stage": name,
+            "count": counts[i],
+            "rate_from_previous": None if i == 0 else _ratio(counts[i], counts[i - 1]),
+            "rate_from_captured": _ratio(counts[i], counts[0]),
+            "median_days_from_previous": None if i == 0 else medians[i],
+            "stuck": stuck[i],
+            "dropped": dropped[i],
+        }
+        for i, name in enumerate(STAGES)
+    ]
     return {"query": {**c.echo(), "stuck_days": c.stuck_days}, "stages": stages}
+
+
+def _tallies(side: SideTables, c: Cohort, by: str, use_owner: bool) -> dict[str, cube.Tally]:
+    """Stage counts, opportunities and won revenue per key, from either path."""
+    if cube.applies(side, c.as_of):
+        return cube.tallies(side, c, by, use_owner)
+    groups: dict[str, list[LeadAsOf]] = defaultdict(list)
+    key = _key_fn(by)
+    for lead in cohort_leads(side, c, use_owner=use_owner):
+        groups[key(lead)].append(lead)
+    out = {}
+    for k, leads in groups.items():
+        values = [0] * len(MEASURES)
+        for lead in leads:
+            values[lead.highest] += 1
+        values[MEASURES.index("opp")] = sum(1 for lead in leads if lead.opportunity)
+        revenue = sum((x.won_amount for x in leads if x.won_amount is not None), Decimal(0))
+        values[MEASURES.index("revenue")] = int(revenue.scaleb(2))
+        out[k] = cube.Tally(values)
+    return out
 
 
 def _key_fn(by: str) -> Callable[[LeadAsOf], str]:
@@ -193,13 +239,10 @@ def _key_fn(by: str) -> Callable[[LeadAsOf], str]:
 
 
 def conversion_rates(side: SideTables, c: Cohort, by: str) -> dict[str, Any]:
-    groups: dict[str, list[LeadAsOf]] = defaultdict(list)
-    key = _key_fn(by)
-    for lead in cohort_leads(side, c):
-        groups[key(lead)].append(lead)
+    groups = _tallies(side, c, by, use_owner=True)
     rows = []
     for k in sorted(groups):
-        n = stage_counts(groups[k])
+        n = groups[k].reached()
         rows.append(
             {
                 "key": k,
@@ -241,19 +284,15 @@ def _spend_by_key(side: SideTables, c: Cohort, by: str) -> dict[str, Decimal]:
 
 
 def roi(side: SideTables, c: Cohort, by: str) -> dict[str, Any]:
-    groups: dict[str, list[LeadAsOf]] = defaultdict(list)
-    key = _key_fn(by)
-    for lead in cohort_leads(side, c, use_owner=False):
-        groups[key(lead)].append(lead)
+    groups = _tallies(side, c, by, use_owner=False)
     spend = _spend_by_key(side, c, by)
     rows = []
+    empty = cube.Tally([0] * len(MEASURES))
     for k in sorted(set(groups) | set(spend)):
-        leads = groups.get(k, [])
-        n = stage_counts(leads)
+        tally = groups.get(k, empty)
+        n = tally.reached()
         s = spend.get(k, Decimal(0))
-        revenue = sum(
-            (lead.won_amount for lead in leads if lead.won_amount is not None), Decimal(0)
-        )
+        revenue = tally.revenue
         rows.append(
             {
                 "key": k,
@@ -262,7 +301,7 @@ def roi(side: SideTables, c: Cohort, by: str) -> dict[str, Any]:
                 "mql": n[1],
                 "sql": n[2],
                 "converted": n[3],
-                "opportunities": sum(1 for lead in leads if lead.opportunity),
+                "opportunities": tally.at("opp"),
                 "won": n[4],
                 "won_revenue": _money(revenue),
                 "cost_per_lead": _money(s / n[0]) if n[0] else None,

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
+from eventsourcing.persistence import PersistenceError
 from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
@@ -22,7 +24,7 @@ from kafka.structs import OffsetAndMetadata
 from leadflow.infra.epoch import EpochWatch, current_epoch
 from leadflow.infra.store import Store
 from leadflow.logs import get_logger
-from leadflow.projections import schema
+from leadflow.projections import facts, schema
 from leadflow.projections.handlers import apply
 from leadflow.topics import Topics
 
@@ -124,6 +126,7 @@ class ProjectionConsumer:
             return 0
         started = time.perf_counter()
         last: dict[TopicPartition, int] = {}
+        touched: set[str] = set()
         with self._store.side.transaction(self._names) as tx:
             for r in records:
                 try:
@@ -133,8 +136,11 @@ class ProjectionConsumer:
                         "skipping a record that is not an envelope", topic=r.topic, offset=r.offset
                     )
                 else:
-                    apply(tx, envelope)
+                    lead = apply(tx, envelope)
+                    if lead is not None:
+                        touched.add(lead)
                 last[TopicPartition(r.topic, r.partition)] = r.offset + 1
+            facts.refresh(tx, touched, self._store.side.dialect)
             for tp, next_offset in last.items():
                 tx.execute(
                     "INSERT INTO {rm_positions} (consumer, topic, partition_no, next_offset,"
@@ -160,7 +166,19 @@ class ProjectionConsumer:
         log.info("projection consumer started", group=self._s.group_id)
         try:
             while not stop.is_set():
-                self.run_once()
+                try:
+                    self.run_once()
+                except (PersistenceError, psycopg.Error) as e:
+                    # The database went away mid-batch (restart, failover, a terminated
+                    # connection): the batch was not applied, so seek back to the stored
+                    # offsets and go on once the database answers again.
+                    log.warning("database unavailable; retrying", error=type(e).__name__)
+                    stop.wait(1.0)
+                    assert self._consumer is not None
+                    assigned = self._consumer.assignment()
+                    self._consumer.pause(*assigned)
+                    with self._lock:
+                        self._unpositioned.update(assigned)
         finally:
             self.close()
             log.info("projection consumer stopped", applied=self.applied)

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from leadflow.infra.sidetables import Tx
+from leadflow.projections.erasure import on_person_erased
+from leadflow.projections.facts import lead_of
 
 Envelope = dict[str, Any]
 # Earlier than any business time: "since the lead was captured".
@@ -38,22 +40,25 @@ class Projection:
     def handles(self, envelope: Envelope) -> bool:
         return bool(envelope.get("aggregate_type") == self.aggregate_type)
 
-    def apply(self, tx: Tx, env: Envelope) -> None:
+    def set_statement(self, env: Envelope) -> tuple[str, tuple[Any, ...]] | None:
+        """A column-only change: the version claim and the change in one statement (None
+        when the event type needs a handler). Statements alike can run as one batch."""
         setter = getattr(self, f"set_{env['type']}", None)
-        if setter is not None:
-            # Column-only changes: the version claim and the change in one statement.
-            columns: dict[str, Any] = setter(env)
-            assignments = "".join(f", {c} = ?" for c in columns)
-            tx.execute(
-                f"UPDATE {{{self.table}}} SET version = ?{assignments}"
-                f" WHERE {self.key} = ? AND version < ?",
-                (
-                    env["aggregate_version"],
-                    *columns.values(),
-                    env["aggregate_id"],
-                    env["aggregate_version"],
-                ),
-            )
+        if setter is None:
+            return None
+        columns: dict[str, Any] = setter(env)
+        assignments = "".join(f", {c} = ?" for c in columns)
+        return (
+            f"UPDATE {{{self.table}}} SET version = ?{assignments}"
+            f" WHERE {self.key} = ? AND version < ?",
+            (env["aggregate_version"], *columns.values(), env["aggregate_id"],
+             env["aggregate_version"]),
+        )  # fmt: skip
+
+    def apply(self, tx: Tx, env: Envelope) -> None:
+        statement = self.set_statement(env)
+        if statement is not None:
+            tx.execute(*statement)
             return
         handler = getattr(self, f"on_{env['type']}", None)
         if env["aggregate_version"] == 1:
@@ -292,7 +297,14 @@ PROJECTIONS: dict[str, Projection] = {
 }
 
 
-def apply(tx: Tx, env: Envelope) -> None:
+def apply(tx: Tx, env: Envelope) -> str | None:
+    """Applies one envelope; returns the lead whose facts may have changed (see facts.py:
+    `facts.refresh` them before the transaction ends)."""
+    if env.get("type") == "PersonErased":
+        on_person_erased(tx, env)
+        return None
     projection = PROJECTIONS.get(env.get("aggregate_type", ""))
     if projection is not None:
         projection.apply(tx, env)
+        return lead_of(tx, env)
+    return None

@@ -13,9 +13,8 @@ from collections.abc import Sequence
 
 from leadflow.infra.store import Store
 from leadflow.logs import get_logger
-from leadflow.producers.envelope import envelope
-from leadflow.projections import schema
-from leadflow.projections.handlers import PROJECTIONS
+from leadflow.projections import facts, replay, schema
+from leadflow.projections.handlers import apply
 
 log = get_logger("leadflow.rebuild")
 
@@ -26,22 +25,8 @@ MODEL_OF = {
     "Account": ("rm_accounts",),
     "Spend": ("rm_spend",),
 }
-
-
-def _needed(topic: str, state: bytes) -> bool:
-    """Whether a stored event changes any read model. Most stored events are engagement
-    records that only matter when they opt a lead out; skipping the rest without decoding
-    them is what makes a rebuild fast. Skipping is safe: version guards only need order."""
-    qualname = topic.rpartition(":")[2]
-    aggregate_type, _, event_type = qualname.partition(".")
-    projection = PROJECTIONS.get(aggregate_type)
-    if projection is None or not (
-        hasattr(projection, f"on_{event_type}") or hasattr(projection, f"set_{event_type}")
-    ):
-        return False
-    if event_type == "EngagementRecorded":
-        return b"unsubscribed" in state
-    return True
+# The lead facts combine leads and opportunities: those two are rebuilt together with them.
+_TOGETHER = ("Lead", "Opportunity")
 
 
 def _project(
@@ -50,33 +35,49 @@ def _project(
     aggregate_types: Sequence[str],
     start: int,
     batch: int = 5000,
+    refresh: bool = True,
 ) -> tuple[int, int]:
-    """Applies stored events after `start`; returns (last position, events read)."""
+    """Applies stored events after `start`; returns (last position, events read). With
+    `refresh`, the facts of the leads they touch follow in the same transaction (a build
+    into empty tables derives all facts at the end instead)."""
     position, read = start, 0
     while True:
         notifications = store.app.recorder.select_notifications(start=position + 1, limit=batch)
         if not notifications:
             return position, read
         with store.side.transaction(names) as tx:
-            for n in notifications:
-                if not _needed(n.topic, n.state):
-                    continue
-                event = store.app.mapper.to_domain_event(n)
-                env = envelope(event, n.id)
-                projection = PROJECTIONS.get(env["aggregate_type"])
-                if projection is not None and env["aggregate_type"] in aggregate_types:
-                    projection.apply(tx, env)
+            if refresh:
+                touched = set()
+                for n in notifications:
+                    if replay.needed(n.topic, n.state):
+                        env = replay.decode(store, n)
+                        if env["aggregate_type"] in aggregate_types:
+                            lead = apply(tx, env)
+                            if lead is not None:
+                                touched.add(lead)
+                if touched and "Lead" in aggregate_types:
+                    facts.refresh(tx, touched, store.side.dialect)
+            else:
+                replay.apply_page(tx, store, notifications, aggregate_types)
         read += len(notifications)
         position = notifications[-1].id
 
 
 def rebuild(store: Store, aggregate_types: Sequence[str] = tuple(MODEL_OF)) -> dict[str, float]:
+    if set(aggregate_types) & set(_TOGETHER):
+        aggregate_types = tuple(dict.fromkeys([*aggregate_types, *_TOGETHER]))
     models = [m for a in aggregate_types for m in MODEL_OF[a]]
+    if "Lead" in aggregate_types:
+        models += schema.DERIVED
     suffix = f"_r{time.time_ns()}"
     schema.drop(store.side, suffix, models)
     schema.create(store.side, suffix, models)
     started = time.perf_counter()
-    position, applied = _project(store, schema.table_names(suffix), aggregate_types, 0)
+    names = schema.table_names(suffix)
+    position, applied = _project(store, names, aggregate_types, 0, refresh=False)
+    if "Lead" in aggregate_types:
+        with store.side.transaction(names) as tx:
+            facts.build_all(tx)
     built = time.perf_counter() - started
     schema.create(store.side, "", models)  # the live tables exist before they are swapped
     live, new = schema.table_names(), schema.table_names(suffix)

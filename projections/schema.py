@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from leadflow.infra.sidetables import SideTables
+from leadflow.projections.facts import MEASURES, build_all
 
 READ_MODELS = (
     "rm_leads",
@@ -13,7 +14,11 @@ READ_MODELS = (
     "rm_contacts",
     "rm_accounts",
     "rm_spend",
+    "rm_lead_facts",
+    "rm_funnel_cells",
 )
+# Derived from rm_leads, rm_lead_changes and rm_opportunities (facts.py).
+DERIVED = ("rm_lead_facts", "rm_funnel_cells")
 POSITIONS = "rm_positions"
 
 # Times are stored as fixed-width UTC text (see `ts`), so text order is time order.
@@ -56,6 +61,31 @@ _DDL = {
         " source TEXT NOT NULL, campaign TEXT, amount TEXT NOT NULL, period_start TEXT NOT NULL,"
         " period_end TEXT NOT NULL, replaces TEXT)",
     ],
+    "rm_lead_facts": [
+        "CREATE TABLE IF NOT EXISTS {rm_lead_facts} (lead_id TEXT PRIMARY KEY, cap BIGINT,"
+        " cmonth INTEGER, source TEXT, campaign TEXT, owner TEXT, t1 BIGINT, t2 BIGINT,"
+        " t3 BIGINT, t4 BIGINT, g1 BIGINT, g2 BIGINT, g3 BIGINT, g4 BIGINT, hi INTEGER,"
+        " hi_at BIGINT, dropped INTEGER, opened BIGINT, revenue BIGINT, last_at BIGINT,"
+        " cell TEXT)",
+        "CREATE INDEX IF NOT EXISTS {rm_lead_facts}_cap ON {rm_lead_facts} (cap, source,"
+        " campaign, owner, hi, dropped, g1, g2, g3, g4, opened, revenue)",
+        "CREATE INDEX IF NOT EXISTS {rm_lead_facts}_last ON {rm_lead_facts} (last_at)",
+        "CREATE INDEX IF NOT EXISTS {rm_lead_facts}_hi_at ON {rm_lead_facts} (hi_at, hi,"
+        " dropped, cap, source, campaign, owner)",
+        # Medians walk the gaps in order; the cohort's columns ride along (no row lookups).
+        *(
+            f"CREATE INDEX IF NOT EXISTS {{rm_lead_facts}}_g{i} ON {{rm_lead_facts}} (g{i},"
+            f" cap, source, campaign, owner) WHERE g{i} IS NOT NULL"
+            for i in range(1, 5)
+        ),
+    ],
+    "rm_funnel_cells": [
+        "CREATE TABLE IF NOT EXISTS {rm_funnel_cells} (cell TEXT PRIMARY KEY,"
+        " cmonth INTEGER NOT NULL, source TEXT, campaign TEXT, owner TEXT, "
+        + ", ".join(f"{m} BIGINT NOT NULL" for m in MEASURES)
+        + ")",
+        "CREATE INDEX IF NOT EXISTS {rm_funnel_cells}_month ON {rm_funnel_cells} (cmonth)",
+    ],
 }
 _POSITIONS_DDL = (
     "CREATE TABLE IF NOT EXISTS {rm_positions} (consumer TEXT NOT NULL, topic TEXT NOT NULL,"
@@ -86,11 +116,17 @@ def create(side: SideTables, suffix: str = "", models: Iterable[str] = READ_MODE
     the indexes it was built with, so existing tables are left alone."""
     names = table_names(suffix)
     missing = [m for m in models if not exists(side, names[m])]
+    # Read models from before the facts existed: derive the facts once, here.
+    backfill = "rm_lead_facts" in missing and all(
+        exists(side, names[m]) for m in ("rm_leads", "rm_lead_changes", "rm_opportunities")
+    )
     with side.transaction(names) as tx:
         for model in missing:
             for statement in _DDL[model]:
                 tx.execute(statement)
         tx.execute(_POSITIONS_DDL)
+        if backfill:
+            build_all(tx)
 
 
 def drop(side: SideTables, suffix: str, models: Iterable[str] = READ_MODELS) -> None:

@@ -22,7 +22,6 @@ from tests.faults.harness import System, wait_until
 from tests.faults.scenario import assert_truth, mid_stream, play_out, stored_events
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.postgres]
-KNOWN_TO_EXIT = ("relay-", "projections-")
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
@@ -48,13 +47,4 @@ def test_postgres_connections_terminated_mid_stream_lose_nothing_and_count_nothi
         play_out(system, sim)
         with clock.phase("check"):
             assert_truth(system, sim)
-    unexpected = [e for e in exits if not e.startswith(KNOWN_TO_EXIT)]
-    assert not unexpected, "parts died on a dropped connection:\n" + "\n".join(unexpected)
-    if exits:
-        # Reported, not yet fixed: the relay and the projection consumer do not wait out
-        # a dropped connection (OperationalError) as the inbound consumers do; they exit
-        # and `leadflow up` restarts them. The data guarantee above holds regardless.
-        pytest.xfail(
-            "known: relay/projections exit on a dropped connection:\n"
-            + "\n".join(e.splitlines()[0] + " " + e.splitlines()[-1] for e in exits)
-        )
+    assert not exits, "parts died on a dropped connection:\n" + "\n".join(exits)

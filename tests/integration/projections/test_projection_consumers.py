@@ -261,9 +261,9 @@ def test_three_projection_processes_in_one_group_build_the_rebuilt_tables(
     procs = [projectors(f"projector-{i}") for i in range(3)]
 
     def settled() -> bool:
-        # 5 topics of 3 partitions: one partition of each topic per member once all joined.
+        # Topics of 3 partitions: one partition of each topic per member once all joined.
         last = [p.events("partitions assigned")[-1:] for p in procs]
-        return all(entry and entry[0].get("count") == 5 for entry in last)
+        return all(entry and entry[0].get("count") == len(topics.domain_events) for entry in last)
 
     def alive() -> None:
         for p in procs:

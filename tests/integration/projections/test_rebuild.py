@@ -98,13 +98,13 @@ def test_rebuild_catches_up_with_events_stored_while_it_builds(
     original = rebuild_module._project
     calls: list[int] = []
 
-    def project(store: Any, names: Any, types: Any, start: int, batch: int = 5000) -> Any:
+    def project(store: Any, names: Any, types: Any, start: int, **options: Any) -> Any:
         calls.append(start)
         if len(calls) > 1:
-            return original(store, names, types, start, batch)
+            return original(store, names, types, start, **options)
         thread.start()
         try:
-            return original(store, names, types, start, batch)
+            return original(store, names, types, start, **options)
         finally:
             built.set()
             thread.join(120)
