@@ -20,6 +20,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from leadflow.infra.broker import ensure_topics
+from leadflow.infra.crypto import key_ids
 from leadflow.infra.epoch import current_epoch
 from leadflow.infra.store import Store
 from leadflow.logs import get_logger
@@ -106,6 +107,7 @@ class Relay:
         )
         if not notifications:
             return 0
+        self._store.keys.prefetch(key_ids(n.state for n in notifications))
         futures: list[Any] = []
         for n in notifications:
             event = self._store.app.mapper.to_domain_event(n)

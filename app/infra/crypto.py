@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import base64
 import os
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -166,6 +168,14 @@ class PersonalDataMapper(Mapper[UUID]):
                 _drop(container, field, {} if envelope.get("d") else None)
                 continue
             container[name] = self.transcoder.decode(plain)
+
+
+_KEY_ID = re.compile(rb'"__pii__": ?"([0-9a-f-]{36})"')
+
+
+def key_ids(states: Iterable[bytes]) -> set[str]:
+    """The person keys that stored events' states name (to prefetch them in one query)."""
+    return {m.decode() for state in states for m in _KEY_ID.findall(state)}
 
 
 def _drop(container: dict[str, Any], field: Field, value: Any) -> None:

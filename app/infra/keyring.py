@@ -101,6 +101,23 @@ class KeyRing:
         self._ciphers.put(person_id, cipher)
         return cipher
 
+    def prefetch(self, person_ids: Iterable[str]) -> None:
+        """Loads the keys not cached yet in one query: a reader of many people's events
+        (the relay, a rebuild) would otherwise ask once per person."""
+        self.refresh()
+        missing = sorted({p for p in person_ids if not self._ciphers.get(p)[0]})
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
+            rows = self._side.query(
+                "SELECT person_id, key_material FROM {person_keys} WHERE person_id IN "
+                + self._side.in_clause(len(chunk)),
+                chunk,
+            )
+            found = {str(r[0]): bytes(r[1]) for r in rows}
+            for p in chunk:
+                # Key ids are random and never reused: a missing key stays missing.
+                self._ciphers.put(p, AESGCM(found[p]) if p in found else None)
+
     def learn(self, aggregate_id: UUID, person_id: str) -> None:
         """What a decrypted event showed: bindings never change, so it can be cached."""
         self._owners.put(aggregate_id, person_id)

@@ -135,3 +135,38 @@ def test_events_stored_before_encryption_still_load(store: Store) -> None:
     (later,) = lead.collect_events()
     assert b"hush-reason" not in store.app.mapper.to_stored_event(later).state
     assert store.keys.person_of(lead.id) is not None
+
+
+def test_a_reader_of_many_people_prefetches_their_keys_in_one_go(tmp_path: Path) -> None:
+    """The relay reads many people's events: the keys the stored states name are loaded
+    together, and a destroyed key is known as destroyed without another query."""
+    from leadflow.infra.crypto import key_ids
+
+    writer = Store(DatabaseSettings.from_url(None, tmp_path))
+    events = person_events(writer)
+    writer.app.events.put(events)
+    reader = Store(DatabaseSettings.from_url(None, tmp_path))
+    try:
+        stored = writer.app.recorder.select_notifications(start=1, limit=100)
+        ids = key_ids(n.state for n in stored)
+        assert len(ids) == 1, ids
+        writer.side.execute(*writer.keys.erase(sorted(ids)))
+        queries: list[str] = []
+        original = reader.side.query
+
+        def counting(statement: str, *args: Any, **kwargs: Any) -> Any:
+            queries.append(statement)
+            return original(statement, *args, **kwargs)
+
+        reader.side.query = counting  # type: ignore[method-assign]
+        reader.keys.prefetch([*ids, "00000000-0000-4000-8000-000000000000"])
+        key_queries = [q for q in queries if "person_keys" in q]
+        assert len(key_queries) == 1
+        decoded = [reader.app.mapper.to_domain_event(n) for n in stored]
+        assert [q for q in queries if "person_keys" in q] == key_queries  # all from cache
+        assert len(decoded) == len(stored) and events
+        assert not any(secret in json.dumps(vars(e), default=str) for secret in SECRETS
+                       for e in decoded)  # fmt: skip
+    finally:
+        reader.close()
+        writer.close()
