@@ -76,7 +76,10 @@ def _month(value: datetime) -> int:
 
 
 def _month_start(cmonth: int) -> int:
-    return micros(datetime(cmonth // 12, cmonth % 12 + 1, 1, tzinfo=UTC))
+    year, month = divmod(cmonth, 12)
+    if year > datetime.max.year:  # the month after December 9999: after every time there is
+        return micros(datetime.max.replace(tzinfo=UTC)) + 1
+    return micros(datetime(year, month + 1, 1, tzinfo=UTC))
 
 
 def _split(start: datetime | None, end: datetime | None) -> tuple[tuple[int, int], list[Any]]:

@@ -146,3 +146,17 @@ def test_a_funnel_as_of_year_500_is_an_empty_answer(client: httpx.Client, seeded
     # A valid, if odd, business time: nothing had been captured yet (was a 500 once).
     answer = _ok(client.get("/funnel", params={"as_of": "0500-01-01"}))
     assert [s["count"] for s in answer["stages"]] == [0, 0, 0, 0, 0]
+
+
+@pytest.mark.regression(
+    "a cohort from inside December 9999 made the funnel cube ask for the month after it, "
+    "datetime(10000, 1, 1): 500 (projections/cube.py _month_start)"
+)
+def test_a_cohort_from_the_last_month_there_is_has_no_lead(
+    client: httpx.Client, seeded: Ids
+) -> None:
+    for path in ("/funnel", "/conversion-rates", "/roi"):
+        response = client.get(path, params={"from": "9999-12-31T12:00:00Z"})
+        assert response.status_code == 200, f"{path}: {response.text}"
+    stages = client.get("/funnel", params={"from": "9999-12-31T12:00:00Z"}).json()["stages"]
+    assert [s["count"] for s in stages] == [0, 0, 0, 0, 0]
