@@ -22,9 +22,26 @@ PERSONAL_COLUMNS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 }
 
 
+def not_erased(value_sql: str = "?") -> str:
+    """SQL for a personal value that becomes NULL when the row's id (the first parameter)
+    belongs to an erased person: parameters (id, value)."""
+    erased = "EXISTS (SELECT 1 FROM {rm_erased} WHERE id = ?)"
+    return f"CASE WHEN {erased} THEN NULL ELSE {value_sql} END"
+
+
 def scrub(
     tx: Tx, payload: Mapping[str, Any], tables: Sequence[str] = tuple(PERSONAL_COLUMNS)
 ) -> None:
+    # Remembered first: an insert that comes later (a capture re-delivered or applied after
+    # this, from another topic) then writes no personal value either.
+    tx.execute(schema.ERASED_DDL)
+    listed = [field for _, field, _ in PERSONAL_COLUMNS.values()] + ["contact_ids"]
+    erased = sorted({str(i) for field in listed for i in payload.get(field) or ()})
+    if erased:
+        tx.executemany(
+            "INSERT INTO {rm_erased} (id) VALUES (?) ON CONFLICT (id) DO NOTHING",
+            [(i,) for i in erased],
+        )
     for table in tables:
         key, listed, columns = PERSONAL_COLUMNS[table]
         ids = [str(i) for i in payload.get(listed) or ()]

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from leadflow.infra.sidetables import Tx
-from leadflow.projections.erasure import on_person_erased
+from leadflow.projections.erasure import not_erased, on_person_erased
 from leadflow.projections.facts import lead_of
 
 Envelope = dict[str, Any]
@@ -81,10 +81,12 @@ class LeadsProjection(Projection):
         p = env["payload"]
         tx.execute(
             "INSERT INTO {rm_leads} (lead_id, version, email, captured_at, source, campaign,"
-            " status) VALUES (?, ?, ?, ?, ?, ?, 'New') ON CONFLICT (lead_id) DO NOTHING",
+            f" status) VALUES (?, ?, {not_erased()}, ?, ?, ?, 'New')"
+            " ON CONFLICT (lead_id) DO NOTHING",
             (
                 env["aggregate_id"],
                 env["aggregate_version"],
+                env["aggregate_id"],
                 p.get("email"),
                 ts(p["occurred_at"]),
                 p["source"],
@@ -245,10 +247,11 @@ class AccountsProjection(Projection):
         p = env["payload"]
         tx.execute(
             "INSERT INTO {rm_accounts} (account_id, version, name, domain, parent_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id) DO NOTHING",
+            f" VALUES (?, ?, {not_erased()}, ?, ?, ?) ON CONFLICT (account_id) DO NOTHING",
             (
                 env["aggregate_id"],
                 1,
+                env["aggregate_id"],
                 p.get("name"),
                 p.get("domain"),
                 p.get("parent_id"),

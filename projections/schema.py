@@ -20,6 +20,9 @@ READ_MODELS = (
 # Derived from rm_leads, rm_lead_changes and rm_opportunities (facts.py).
 DERIVED = ("rm_lead_facts", "rm_funnel_cells")
 POSITIONS = "rm_positions"
+# Ids of erased people's aggregates: outside rebuilds (like the positions), so a lead's
+# capture applied after its PersonErased (other topic, no order between them) stays scrubbed.
+ERASED = "rm_erased"
 
 # Times are stored as fixed-width UTC text (see `ts`), so text order is time order.
 _DDL = {
@@ -94,9 +97,13 @@ _POSITIONS_DDL = (
 )
 
 
+ERASED_DDL = "CREATE TABLE IF NOT EXISTS {rm_erased} (id TEXT PRIMARY KEY)"
+
+
 def table_names(suffix: str = "") -> dict[str, str]:
     names = {t: f"leadflow_{t}{suffix}" for t in READ_MODELS}
     names[POSITIONS] = f"leadflow_{POSITIONS}"
+    names[ERASED] = f"leadflow_{ERASED}"
     return names
 
 
@@ -125,6 +132,7 @@ def create(side: SideTables, suffix: str = "", models: Iterable[str] = READ_MODE
             for statement in _DDL[model]:
                 tx.execute(statement)
         tx.execute(_POSITIONS_DDL)
+        tx.execute(ERASED_DDL)
         if backfill:
             build_all(tx)
 
