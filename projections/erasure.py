@@ -35,8 +35,8 @@ def scrub(
     # Remembered first: an insert that comes later (a capture re-delivered or applied after
     # this, from another topic) then writes no personal value either.
     tx.execute(schema.ERASED_DDL)
-    listed = [field for _, field, _ in PERSONAL_COLUMNS.values()] + ["contact_ids"]
-    erased = sorted({str(i) for field in listed for i in payload.get(field) or ()})
+    fields = [field for _, field, _ in PERSONAL_COLUMNS.values()] + ["contact_ids"]
+    erased = sorted({str(i) for field in fields for i in payload.get(field) or ()})
     if erased:
         tx.executemany(
             "INSERT INTO {rm_erased} (id) VALUES (?) ON CONFLICT (id) DO NOTHING",
