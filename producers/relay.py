@@ -14,15 +14,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
-from eventsourcing.persistence import PersistenceError
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from leadflow.infra.broker import ensure_topics
 from leadflow.infra.crypto import key_ids
 from leadflow.infra.epoch import current_epoch
-from leadflow.infra.store import Store
+from leadflow.infra.store import DATABASE_ERRORS, Store
 from leadflow.logs import get_logger
 from leadflow.producers.envelope import outbound
 from leadflow.topics import Topics
@@ -145,9 +143,9 @@ class Relay:
                     log.warning("publishing failed; retrying", error=type(e).__name__)
                     stop.wait(1.0)
                     self._renew_producer()
-                    with contextlib.suppress(KafkaError, PersistenceError, psycopg.Error):
+                    with contextlib.suppress(KafkaError, *DATABASE_ERRORS):
                         self.check_broker(force=True)
-                except (PersistenceError, psycopg.Error) as e:
+                except DATABASE_ERRORS as e:
                     # The database went away (restart, failover, a terminated connection):
                     # nothing after the saved position counts as published, so go on from
                     # it once the database answers again.

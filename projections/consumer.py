@@ -15,14 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
-from eventsourcing.persistence import PersistenceError
 from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from leadflow.infra.epoch import EpochWatch, current_epoch
-from leadflow.infra.store import Store
+from leadflow.infra.store import DATABASE_ERRORS, Store
 from leadflow.logs import get_logger
 from leadflow.projections import facts, schema
 from leadflow.projections.handlers import apply
@@ -168,7 +166,7 @@ class ProjectionConsumer:
             while not stop.is_set():
                 try:
                     self.run_once()
-                except (PersistenceError, psycopg.Error) as e:
+                except DATABASE_ERRORS as e:
                     # The database went away mid-batch (restart, failover, a terminated
                     # connection): the batch was not applied, so seek back to the stored
                     # offsets and go on once the database answers again.

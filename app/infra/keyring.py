@@ -91,14 +91,9 @@ class KeyRing:
         """The person's cipher, or None when the key was destroyed (or never existed)."""
         self.refresh()
         found, cipher = self._ciphers.get(person_id)
-        if found:
-            return cipher
-        rows = self._side.query(
-            "SELECT key_material FROM {person_keys} WHERE person_id = ?", (person_id,)
-        )
-        # Key ids are random and never reused: a missing key stays missing.
-        cipher = AESGCM(bytes(rows[0][0])) if rows else None
-        self._ciphers.put(person_id, cipher)
+        if not found:
+            self.prefetch([person_id])
+            _, cipher = self._ciphers.get(person_id)
         return cipher
 
     def prefetch(self, person_ids: Iterable[str]) -> None:

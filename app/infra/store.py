@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
 
+import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application, LRUCache
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
@@ -20,6 +21,7 @@ from eventsourcing.persistence import (
     JSONTranscoder,
     Mapper,
     OperationalError,
+    PersistenceError,
     Transcoding,
 )
 
@@ -90,6 +92,11 @@ def eventsourcing_env(db: DatabaseSettings) -> dict[str, str]:
     if db.schema:
         env["POSTGRES_SCHEMA"] = db.schema
     return env
+
+
+# What a loop that outlives database restarts waits out (the relay, the projection consumer):
+# eventsourcing's errors and psycopg's own, which can escape from a dropped connection.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (PersistenceError, psycopg.Error)
 
 
 class ConcurrencyExhausted(RuntimeError):
