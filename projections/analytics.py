@@ -1,27 +1,27 @@
 """Funnel, conversion rates and lead-source ROI (CONTRACT 7), from the read models.
 
 Every attribute of a lead is taken as it was at `as_of` (business time): stage times after
-it do not count, and status and owner are the last changes at or before it.
+it do not count, and status and owner are the last changes at or before it. The leads are
+the in-memory columns of their facts (columns.py), taken at `as_of` by asof.py.
 """
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from leadflow.infra.sidetables import SideTables
-from leadflow.projections import cube
-from leadflow.projections.facts import MEASURES
-from leadflow.projections.handlers import ts
-from leadflow.projections.schema import table_names
+import numpy as np
 
-STAGES = ("captured", "mql", "sql", "converted", "won")
-NONE_KEY = "(none)"
+from leadflow.infra.sidetables import SideTables
+from leadflow.projections.asof import DAY_US, STAGES, At
+from leadflow.projections.columns import columns_for
+from leadflow.projections.schema import table_names
+from leadflow.projections.timelines import NONE_KEY, Ints
+
+__all__ = ["NONE_KEY", "STAGES", "Cohort", "conversion_rates", "funnel", "roi"]
 CENT = Decimal("0.01")
 
 
@@ -46,33 +46,8 @@ class Cohort:
         }
 
 
-@dataclass
-class LeadAsOf:
-    lead_id: str
-    captured_at: str
-    source: str
-    campaign: str | None
-    times: list[str | None]  # per stage, None unless reached by as_of
-    status: str
-    owner: str | None
-    lost: bool
-    opportunity: bool
-    won_amount: Decimal | None
-
-    @property
-    def highest(self) -> int:
-        return max(i for i, t in enumerate(self.times) if t is not None)
-
-
 def _z(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _days(later: str, earlier: str) -> float:
-    parse = datetime.fromisoformat
-    return (
-        parse(later.replace("Z", "+00:00")) - parse(earlier.replace("Z", "+00:00"))
-    ).total_seconds() / 86400
 
 
 def _ratio(num: int, den: int) -> float | None:
@@ -83,127 +58,41 @@ def _money(value: Decimal) -> str:
     return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
 
 
-def cohort_leads(side: SideTables, c: Cohort, use_owner: bool = True) -> list[LeadAsOf]:
-    as_of = ts(_z(c.as_of)) or ""
-    where = ["l.captured_at <= ?"]
-    params: list[Any] = [as_of]
-    if c.from_ is not None:
-        where.append("l.captured_at >= ?")
-        params.append(ts(_z(c.from_)))
-    if c.to is not None:
-        where.append("l.captured_at < ?")
-        params.append(ts(_z(c.to)))
-    for column, value in (("source", c.source), ("campaign", c.campaign)):
-        if value == NONE_KEY:
-            where.append(f"l.{column} IS NULL")
-        elif value is not None:
-            where.append(f"l.{column} = ?")
-            params.append(value)
-    cond = " AND ".join(where)
-    names = table_names()
-    rows = side.query(
-        "SELECT l.lead_id, l.captured_at, l.source, l.campaign, l.mql_at, l.sql_at,"
-        " l.converted_at, o.opened_at, o.outcome, o.closed_at, o.won_amount"
-        " FROM {rm_leads} l LEFT JOIN {rm_opportunities} o"
-        " ON o.opportunity_id = l.opportunity_id WHERE " + cond,
-        params,
-        names,
-    )
-    changes = side.query(
-        "SELECT c.lead_id, c.kind, c.value FROM {rm_lead_changes} c JOIN {rm_leads} l"
-        " ON l.lead_id = c.lead_id WHERE " + cond + " AND c.occurred_at <= ?"
-        " ORDER BY c.lead_id, c.occurred_at, c.version",
-        [*params, as_of],
-        names,
-    )
-    latest: dict[tuple[str, str], str | None] = {}
-    for lead_id, kind, value in changes:
-        latest[(lead_id, kind)] = value
-    leads = []
-    for lead_id, captured, source, campaign, mql, sql, conv, opened, outcome, closed, won in rows:
-
-        def by(t: str | None) -> str | None:
-            return t if t is not None and t <= as_of else None
-
-        won_at = by(closed) if outcome == "won" else None
-        lead = LeadAsOf(
-            lead_id=lead_id,
-            captured_at=captured,
-            source=source,
-            campaign=campaign,
-            times=[captured, by(mql), by(sql), by(conv), won_at],
-            status=latest.get((lead_id, "status")) or "New",
-            owner=latest.get((lead_id, "owner")),
-            lost=outcome == "lost" and by(closed) is not None,
-            opportunity=by(opened) is not None,
-            won_amount=Decimal(won) if won_at is not None and won is not None else None,
-        )
-        if use_owner and c.owner is not None and (lead.owner or NONE_KEY) != c.owner:
-            continue
-        leads.append(lead)
-    return leads
+def _median_days(gaps: Ints) -> float | None:
+    size = len(gaps)
+    if size == 0:
+        return None
+    mid = size // 2
+    if size % 2:
+        return int(np.partition(gaps, mid)[mid]) / DAY_US
+    part = np.partition(gaps, [mid - 1, mid])
+    return (int(part[mid - 1]) + int(part[mid])) / 2 / DAY_US
 
 
-def stage_counts(leads: Iterable[LeadAsOf]) -> list[int]:
-    counts = [0] * len(STAGES)
-    for lead in leads:
-        for i in range(lead.highest + 1):
-            counts[i] += 1
-    return counts
-
-
-def _funnel_from_leads(c: Cohort, leads: list[LeadAsOf]) -> list[list[Any]]:
-    counts = stage_counts(leads)
-    as_of = ts(_z(c.as_of)) or ""
-    dropped, stuck, medians = [], [], []
-    for i, name in enumerate(STAGES):
-        gaps = []
-        for lead in leads:
-            this, previous = lead.times[i], lead.times[i - 1] if i > 0 else None
-            if this is not None and previous is not None:
-                gaps.append(_days(this, previous))
-        at_stage = [lead for lead in leads if lead.highest == i]
-        gone = [lead for lead in at_stage if lead.status == "Unqualified" or lead.lost]
-        dropped.append(len(gone))
-        stuck.append(
-            0
-            if name == "won"
-            else sum(
-                1
-                for lead in at_stage
-                if lead not in gone and _days(as_of, lead.times[i] or as_of) > c.stuck_days
-            )
-        )
-        medians.append(statistics.median(gaps) if gaps else None)
-    return [counts, dropped, stuck, medians]
-
-
-def _funnel_from_cube(side: SideTables, c: Cohort) -> list[list[Any]]:
-    tally = cube.tallies(side, c, None).get("", cube.Tally([0] * len(MEASURES)))
-    counts = tally.reached()
-    dropped = [tally.at(f"d{i}") for i in range(len(STAGES))]
-    recent = cube.not_stuck(side, c)
-    stuck = [
-        0 if i == len(STAGES) - 1 else tally.at(f"n{i}") - dropped[i] - recent[i]
-        for i in range(len(STAGES))
-    ]
-    gaps = [tally.at(f"k{i}") for i in range(1, len(STAGES))]
-    medians = [None, *cube.medians(side, c, gaps, counts[0])]
-    return [counts, dropped, stuck, medians]
+def _by_highest(values: Ints, minlength: int = len(STAGES)) -> list[int]:
+    return [int(v) for v in np.bincount(values, minlength=minlength)]
 
 
 def funnel(side: SideTables, c: Cohort) -> dict[str, Any]:
-    if cube.applies(side, c.as_of):
-        counts, dropped, stuck, medians = _funnel_from_cube(side, c)
-    else:
-        counts, dropped, stuck, medians = _funnel_from_leads(c, cohort_leads(side, c))
+    with columns_for(side) as cols:
+        v = At(cols, c, use_owner=True)
+        by_highest = _by_highest(v.highest)
+        counts = [sum(by_highest[i:]) for i in range(len(STAGES))]
+        gone = v.dropped()
+        dropped = _by_highest(v.highest[gone])
+        stale = v.reached() < v.as_of - c.stuck_days * DAY_US
+        stuck = _by_highest(v.highest[~gone & stale])
+        stuck[-1] = 0
+        medians: list[float | None] = [None]
+        for i in range(1, len(STAGES)):
+            medians.append(_median_days(v.gaps(i)))
     stages = [
         {
             "stage": name,
             "count": counts[i],
             "rate_from_previous": None if i == 0 else _ratio(counts[i], counts[i - 1]),
             "rate_from_captured": _ratio(counts[i], counts[0]),
-            "median_days_from_previous": None if i == 0 else medians[i],
+            "median_days_from_previous": medians[i],
             "stuck": stuck[i],
             "dropped": dropped[i],
         }
@@ -212,37 +101,43 @@ def funnel(side: SideTables, c: Cohort) -> dict[str, Any]:
     return {"query": {**c.echo(), "stuck_days": c.stuck_days}, "stages": stages}
 
 
-def _tallies(side: SideTables, c: Cohort, by: str, use_owner: bool) -> dict[str, cube.Tally]:
-    """Stage counts, opportunities and won revenue per key, from either path."""
-    if cube.applies(side, c.as_of):
-        return cube.tallies(side, c, by, use_owner)
-    groups: dict[str, list[LeadAsOf]] = defaultdict(list)
-    key = _key_fn(by)
-    for lead in cohort_leads(side, c, use_owner=use_owner):
-        groups[key(lead)].append(lead)
-    out = {}
-    for k, leads in groups.items():
-        values = [0] * len(MEASURES)
-        for lead in leads:
-            values[lead.highest] += 1
-        values[MEASURES.index("opp")] = sum(1 for lead in leads if lead.opportunity)
-        revenue = sum((x.won_amount for x in leads if x.won_amount is not None), Decimal(0))
-        values[MEASURES.index("revenue")] = int(revenue.scaleb(2))
-        out[k] = cube.Tally(values)
-    return out
+@dataclass(frozen=True)
+class Tally:
+    """One key's leads per stage reached, opportunities opened and won revenue (cents)."""
+
+    reached: list[int]
+    opportunities: int = 0
+    revenue_cents: int = 0
+
+    @property
+    def revenue(self) -> Decimal:
+        return Decimal(self.revenue_cents).scaleb(-2)
 
 
-def _key_fn(by: str) -> Callable[[LeadAsOf], str]:
-    if by == "month":
-        return lambda lead: lead.captured_at[:7]
-    return lambda lead: getattr(lead, by) or NONE_KEY
+def _tallies(side: SideTables, c: Cohort, by: str, use_owner: bool) -> dict[str, Tally]:
+    with columns_for(side) as cols:
+        v = At(cols, c, use_owner=use_owner, owner_key=by == "owner")
+        key, names = v.key(by)
+        if not len(key):
+            return {}
+        size = int(key.max()) + 1
+        grid = np.bincount(key * len(STAGES) + v.highest, minlength=size * len(STAGES))
+        reached = np.cumsum(grid.reshape(size, len(STAGES))[:, ::-1], axis=1)[:, ::-1]
+        opened = np.bincount(key, weights=v.opened(), minlength=size)
+        won = v.won()
+        # Float sums of integer cents are exact below 2**53 cents.
+        revenue = np.bincount(key[won], weights=v.revenue()[won], minlength=size)
+        return {
+            names(k): Tally([int(x) for x in reached[k]], int(opened[k]), round(float(revenue[k])))
+            for k in np.flatnonzero(reached[:, 0]).tolist()
+        }
 
 
 def conversion_rates(side: SideTables, c: Cohort, by: str) -> dict[str, Any]:
     groups = _tallies(side, c, by, use_owner=True)
     rows = []
     for k in sorted(groups):
-        n = groups[k].reached()
+        n = groups[k].reached
         rows.append(
             {
                 "key": k,
@@ -287,10 +182,10 @@ def roi(side: SideTables, c: Cohort, by: str) -> dict[str, Any]:
     groups = _tallies(side, c, by, use_owner=False)
     spend = _spend_by_key(side, c, by)
     rows = []
-    empty = cube.Tally([0] * len(MEASURES))
+    empty = Tally([0] * len(STAGES))
     for k in sorted(set(groups) | set(spend)):
         tally = groups.get(k, empty)
-        n = tally.reached()
+        n = tally.reached
         s = spend.get(k, Decimal(0))
         revenue = tally.revenue
         rows.append(
@@ -301,7 +196,7 @@ def roi(side: SideTables, c: Cohort, by: str) -> dict[str, Any]:
                 "mql": n[1],
                 "sql": n[2],
                 "converted": n[3],
-                "opportunities": tally.at("opp"),
+                "opportunities": tally.opportunities,
                 "won": n[4],
                 "won_revenue": _money(revenue),
                 "cost_per_lead": _money(s / n[0]) if n[0] else None,

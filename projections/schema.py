@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from leadflow.infra.sidetables import SideTables
-from leadflow.projections.facts import MEASURES, build_all
+from leadflow.projections.facts import build_all, new_clock
 
 READ_MODELS = (
     "rm_leads",
@@ -15,10 +15,12 @@ READ_MODELS = (
     "rm_accounts",
     "rm_spend",
     "rm_lead_facts",
-    "rm_funnel_cells",
+    "rm_facts_clock",
 )
 # Derived from rm_leads, rm_lead_changes and rm_opportunities (facts.py).
-DERIVED = ("rm_lead_facts", "rm_funnel_cells")
+DERIVED = ("rm_lead_facts", "rm_facts_clock")
+# Tables of earlier layouts, dropped on start (their successors are derived anew).
+_RETIRED = ("rm_funnel_cells",)
 POSITIONS = "rm_positions"
 # Ids of erased people's aggregates: outside rebuilds (like the positions), so a lead's
 # capture applied after its PersonErased (other topic, no order between them) stays scrubbed.
@@ -66,28 +68,14 @@ _DDL = {
     ],
     "rm_lead_facts": [
         "CREATE TABLE IF NOT EXISTS {rm_lead_facts} (lead_id TEXT PRIMARY KEY, cap BIGINT,"
-        " cmonth INTEGER, source TEXT, campaign TEXT, owner TEXT, t1 BIGINT, t2 BIGINT,"
-        " t3 BIGINT, t4 BIGINT, g1 BIGINT, g2 BIGINT, g3 BIGINT, g4 BIGINT, hi INTEGER,"
-        " hi_at BIGINT, dropped INTEGER, opened BIGINT, revenue BIGINT, last_at BIGINT,"
-        " cell TEXT)",
-        "CREATE INDEX IF NOT EXISTS {rm_lead_facts}_cap ON {rm_lead_facts} (cap, source,"
-        " campaign, owner, hi, dropped, g1, g2, g3, g4, opened, revenue)",
-        "CREATE INDEX IF NOT EXISTS {rm_lead_facts}_last ON {rm_lead_facts} (last_at)",
-        "CREATE INDEX IF NOT EXISTS {rm_lead_facts}_hi_at ON {rm_lead_facts} (hi_at, hi,"
-        " dropped, cap, source, campaign, owner)",
-        # Medians walk the gaps in order; the cohort's columns ride along (no row lookups).
-        *(
-            f"CREATE INDEX IF NOT EXISTS {{rm_lead_facts}}_g{i} ON {{rm_lead_facts}} (g{i},"
-            f" cap, source, campaign, owner) WHERE g{i} IS NOT NULL"
-            for i in range(1, 5)
-        ),
+        " source TEXT, campaign TEXT, owner TEXT, t1 BIGINT, t2 BIGINT, t3 BIGINT, t4 BIGINT,"
+        " lost BIGINT, unq INTEGER, opened BIGINT, revenue BIGINT, hist TEXT,"
+        " n BIGINT NOT NULL, stamp BIGINT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS {rm_lead_facts}_stamp ON {rm_lead_facts} (stamp)",
     ],
-    "rm_funnel_cells": [
-        "CREATE TABLE IF NOT EXISTS {rm_funnel_cells} (cell TEXT PRIMARY KEY,"
-        " cmonth INTEGER NOT NULL, source TEXT, campaign TEXT, owner TEXT, "
-        + ", ".join(f"{m} BIGINT NOT NULL" for m in MEASURES)
-        + ")",
-        "CREATE INDEX IF NOT EXISTS {rm_funnel_cells}_month ON {rm_funnel_cells} (cmonth)",
+    "rm_facts_clock": [
+        "CREATE TABLE IF NOT EXISTS {rm_facts_clock} (id INTEGER PRIMARY KEY,"
+        " generation TEXT NOT NULL, stamp BIGINT NOT NULL, next_n BIGINT NOT NULL)",
     ],
 }
 _POSITIONS_DDL = (
@@ -122,6 +110,12 @@ def create(side: SideTables, suffix: str = "", models: Iterable[str] = READ_MODE
     """Creates the missing tables with their indexes. A table swapped in by a rebuild keeps
     the indexes it was built with, so existing tables are left alone."""
     names = table_names(suffix)
+    if not exists(side, names["rm_facts_clock"]) and "rm_lead_facts" in models:
+        # Facts of an earlier layout (no clock yet): derived anew below.
+        drop(side, suffix, ("rm_lead_facts",))
+        with side.transaction({f"old_{t}": f"leadflow_{t}{suffix}" for t in _RETIRED}) as tx:
+            for t in _RETIRED:
+                tx.execute(f"DROP TABLE IF EXISTS {{old_{t}}}")
     missing = [m for m in models if not exists(side, names[m])]
     # Read models from before the facts existed: derive the facts once, here.
     backfill = "rm_lead_facts" in missing and all(
@@ -135,6 +129,8 @@ def create(side: SideTables, suffix: str = "", models: Iterable[str] = READ_MODE
         tx.execute(ERASED_DDL)
         if backfill:
             build_all(tx)
+        elif "rm_facts_clock" in missing:
+            new_clock(tx)
 
 
 def drop(side: SideTables, suffix: str, models: Iterable[str] = READ_MODELS) -> None:

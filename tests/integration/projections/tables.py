@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from leadflow.infra.sidetables import SideTables
+from leadflow.projections.facts import DATA_COLUMNS
 from leadflow.projections.schema import READ_MODELS, table_names
 
 Dump = dict[str, list[tuple[Any, ...]]]
@@ -16,11 +17,15 @@ def _order(row: tuple[Any, ...]) -> tuple[tuple[bool, str], ...]:
 
 
 def dump(side: SideTables, models: tuple[str, ...] = READ_MODELS) -> Dump:
-    """Every row of every read model (not the consumers' positions), sorted."""
+    """Every row of every read model (not the consumers' positions), sorted. Of the facts
+    only what they say of the lead: their numbers and stamps depend on the order of writes."""
     names = table_names()
     out: Dump = {}
     for model in models:
-        rows = side.query(f"SELECT * FROM {{{model}}}", (), names)
+        if model == "rm_facts_clock":
+            continue
+        columns = ", ".join(DATA_COLUMNS) if model == "rm_lead_facts" else "*"
+        rows = side.query(f"SELECT {columns} FROM {{{model}}}", (), names)
         out[model] = sorted((tuple(r) for r in rows), key=_order)
     return out
 

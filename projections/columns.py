@@ -1,0 +1,168 @@
+"""The lead facts (facts.py) as arrays in memory, kept up to date from the facts' stamps, so
+that every read model is a few vectorised passes over the leads instead of a scan of tables.
+
+A process holds one `Columns` per database (`columns_for`). Each query first syncs: one read
+of the clock row, then only the facts rows stamped after the last sync. A new clock generation
+(a rebuild swapped new tables in, or the facts were derived anew) loads everything again.
+Index `n` of every array is the lead's facts row `n`; times are integer microseconds with
+`NEVER` for "not (yet)"; texts are small integer codes (timelines.Codes). Beside the facts,
+each lead's state as of now (`highest` stage, the time it was `reached`, the gaps `g1`..`g4`
+between stages) is kept, for the queries whose `as_of` is after every known time.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from leadflow.infra.sidetables import SideTables
+from leadflow.projections.schema import table_names
+from leadflow.projections.timelines import NEVER, Codes, Ints, Timeline
+
+STAGE_TIMES = ("cap", "t1", "t2", "t3", "t4")
+TIMES = (*STAGE_TIMES, "lost", "opened")
+KEYS = ("source", "campaign", "owner")
+GAPS = ("g1", "g2", "g3", "g4")
+_FILL = {
+    **{c: NEVER for c in (*TIMES, *GAPS, "reached")},
+    **{c: 0 for c in ("revenue", "unq", "highest", *KEYS)},
+}
+_PAGE = 100_000
+_SELECT = (
+    "SELECT lead_id, n, "
+    # Named: PostgreSQL rows come as mappings by column name.
+    + ", ".join(f"COALESCE({c}, {NEVER}) AS {c}" for c in TIMES)
+    + ", COALESCE(revenue, 0) AS revenue, COALESCE(unq, 0) AS unq, source, campaign, owner,"
+    " hist FROM {rm_lead_facts}"
+)
+
+
+class Columns:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.generation: str | None = None
+        self.stamp = -1
+        self.size = 0
+        self.latest = -NEVER  # no stage, loss or opening after this time (an upper bound)
+        self.a: dict[str, Ints] = {}
+        self.source, self.campaign, self.owner = Codes(), Codes(), Codes()
+        self.status_history, self.owner_history = Timeline(), Timeline()
+        self._reset(None, 0)
+
+    def _reset(self, generation: str | None, size: int) -> None:
+        self.generation, self.stamp, self.size, self.latest = generation, -1, 0, -NEVER
+        self.a = {c: np.empty(0, np.int64) for c in _FILL}
+        self.status_history, self.owner_history = Timeline(), Timeline()
+        self._grow(size)
+
+    def _grow(self, size: int) -> None:
+        have = len(self.a["cap"])
+        if size > have:
+            capacity = max(size, 2 * have, 1024)
+            for c, old in self.a.items():
+                new = np.full(capacity, _FILL[c], np.int64)
+                new[:have] = old
+                self.a[c] = new
+        self.size = max(self.size, size)
+
+    def sync(self, side: SideTables) -> None:
+        names = table_names()
+        for _ in range(3):  # a rebuild swapping tables in between: load the new ones
+            clock = side.query("SELECT generation, stamp, next_n FROM {rm_facts_clock}", (), names)
+            if not clock:
+                self._reset(None, 0)
+                return
+            generation, stamp, size = str(clock[0][0]), int(clock[0][1]), int(clock[0][2])
+            if generation != self.generation:
+                self._reset(generation, size)
+                self._load_all(side, names)
+            elif stamp != self.stamp:
+                self._grow(size)
+                self._apply(side.query(_SELECT + " WHERE stamp > ?", (self.stamp,), names))
+            else:
+                return
+            self.stamp = stamp
+            for timeline in (self.status_history, self.owner_history):
+                timeline.fold(self.size)
+            again = side.query("SELECT generation FROM {rm_facts_clock}", (), names)
+            if again and again[0][0] == generation:
+                return
+
+    def _load_all(self, side: SideTables, names: dict[str, str]) -> None:
+        after = ""
+        while rows := side.query(
+            _SELECT + " WHERE lead_id > ? ORDER BY lead_id LIMIT ?", (after, _PAGE), names
+        ):
+            self._apply(rows, bulk=True)
+            after = rows[-1][0]
+
+    def _apply(self, rows: Sequence[Any], bulk: bool = False) -> None:
+        if not rows:
+            return
+        cols = list(zip(*rows, strict=True))
+        n = np.array(cols[1], np.int64)
+        self._grow(int(n.max()) + 1)
+        for i, c in enumerate((*TIMES, "revenue", "unq")):
+            self.a[c][n] = np.array(cols[2 + i], np.int64)
+        for i, (c, codes) in enumerate(
+            zip(KEYS, (self.source, self.campaign, self.owner), strict=True)
+        ):
+            self.a[c][n] = np.array([codes.code(v) for v in cols[11 + i]], np.int64)
+        self._derive(n)
+        self._timelines(cols[1], cols[14], bulk)
+
+    def _derive(self, n: Ints) -> None:
+        """The state as of now of the leads `n`."""
+        times = [self.a[c][n] for c in STAGE_TIMES]
+        highest = np.zeros(len(n), np.int64)
+        for stage in range(1, len(times)):
+            highest[times[stage] != NEVER] = stage
+        self.a["highest"][n] = highest
+        self.a["reached"][n] = np.choose(highest, times)
+        for i, gap in enumerate(GAPS, start=1):
+            both = (times[i] != NEVER) & (times[i - 1] != NEVER)
+            self.a[gap][n] = np.where(both, times[i] - times[i - 1], NEVER)
+        for c in TIMES:
+            known = self.a[c][n]
+            known = known[known != NEVER]
+            if len(known):
+                self.latest = max(self.latest, int(known.max()))
+
+    def _timelines(self, numbers: Sequence[int], hists: Sequence[str | None], bulk: bool) -> None:
+        status: list[tuple[int, int, int]] = []
+        owner: list[tuple[int, int, int]] = []
+        for number, hist in zip(numbers, hists, strict=True):
+            changes = json.loads(hist) if hist else []
+            s = [(at, int(v == "Unqualified")) for at, kind, v in changes if kind == "s"]
+            o = [(at, self.owner.code(v)) for at, kind, v in changes if kind == "o"]
+            if bulk:
+                status += [(number, at, v) for at, v in s]
+                owner += [(number, at, v) for at, v in o]
+            else:
+                self.status_history.replace(number, s)
+                self.owner_history.replace(number, o)
+        if bulk:
+            self.status_history.load(status)
+            self.owner_history.load(owner)
+
+
+_ALL: weakref.WeakKeyDictionary[SideTables, Columns] = weakref.WeakKeyDictionary()
+_ALL_LOCK = threading.Lock()
+
+
+@contextmanager
+def columns_for(side: SideTables) -> Iterator[Columns]:
+    """This database's columns, synced, held for one query (queries run one at a time)."""
+    with _ALL_LOCK:
+        columns = _ALL.get(side)
+        if columns is None:
+            columns = _ALL[side] = Columns()
+    with columns.lock:
+        columns.sync(side)
+        yield columns
