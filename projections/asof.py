@@ -70,7 +70,8 @@ class At:
             owner = cols.owner_history.values_at(self.as_of, a["owner"][:size])
             if use_owner and c.owner is not None:
                 keep &= owner == cols.owner.find(c.owner)
-        self.index = np.flatnonzero(keep)
+        # Every lead (the common "everything as of now"): views, not copies.
+        self.index: Ints | slice = slice(0, size) if keep.all() else np.flatnonzero(keep)
         self.owner = None if owner is None else owner[self.index]
         self.now = self.as_of >= cols.latest
         self._times: list[Ints] | None = None
@@ -89,7 +90,7 @@ class At:
         return self._times
 
     def _highest(self) -> Ints:
-        highest = np.zeros(len(self.index), np.int64)
+        highest = np.zeros(len(self.times()[0]), np.int64)
         for stage, t in enumerate(self.times()[1:], start=1):
             highest[t != NEVER] = stage
         return highest

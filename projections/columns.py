@@ -22,9 +22,11 @@ from typing import Any
 import numpy as np
 
 from leadflow.infra.sidetables import SideTables
+from leadflow.logs import get_logger
 from leadflow.projections.schema import table_names
 from leadflow.projections.timelines import NEVER, Codes, Ints, Timeline
 
+log = get_logger("leadflow.columns")
 STAGE_TIMES = ("cap", "t1", "t2", "t3", "t4")
 TIMES = (*STAGE_TIMES, "lost", "opened")
 KEYS = ("source", "campaign", "owner")
@@ -33,7 +35,7 @@ _FILL = {
     **{c: NEVER for c in (*TIMES, *GAPS, "reached")},
     **{c: 0 for c in ("revenue", "unq", "highest", *KEYS)},
 }
-_PAGE = 100_000
+_PAGE = 25_000
 _SELECT = (
     "SELECT lead_id, n, "
     # Named: PostgreSQL rows come as mappings by column name.
@@ -110,10 +112,9 @@ class Columns:
         self._grow(int(n.max()) + 1)
         for i, c in enumerate((*TIMES, "revenue", "unq")):
             self.a[c][n] = np.array(cols[2 + i], np.int64)
-        for i, (c, codes) in enumerate(
-            zip(KEYS, (self.source, self.campaign, self.owner), strict=True)
-        ):
-            self.a[c][n] = np.array([codes.code(v) for v in cols[11 + i]], np.int64)
+        texts = (self.source, self.campaign, self.owner)
+        for i, (c, codes) in enumerate(zip(KEYS, texts, strict=True)):
+            self.a[c][n] = np.array(codes.many(cols[11 + i]), np.int64)
         self._derive(n)
         self._timelines(cols[1], cols[14], bulk)
 
@@ -135,21 +136,35 @@ class Columns:
                 self.latest = max(self.latest, int(known.max()))
 
     def _timelines(self, numbers: Sequence[int], hists: Sequence[str | None], bulk: bool) -> None:
-        status: list[tuple[int, int, int]] = []
-        owner: list[tuple[int, int, int]] = []
-        for number, hist in zip(numbers, hists, strict=True):
-            changes = json.loads(hist) if hist else []
-            s = [(at, int(v == "Unqualified")) for at, kind, v in changes if kind == "s"]
-            o = [(at, self.owner.code(v)) for at, kind, v in changes if kind == "o"]
+        with_changes = [(number, h) for number, h in zip(numbers, hists, strict=True) if h]
+        # One parse for the lot: far cheaper than one json.loads per lead.
+        parsed = json.loads("[" + ",".join(h for _, h in with_changes) + "]")
+        if not bulk:  # these leads' earlier changes no longer hold, even with none now
+            for number in numbers:
+                self.status_history.replace(number, [])
+                self.owner_history.replace(number, [])
+        flat: dict[str, tuple[list[int], list[int], list[Any]]] = {
+            "s": ([], [], []),
+            "o": ([], [], []),
+        }
+        for (number, _), changes in zip(with_changes, parsed, strict=True):
+            for at, kind, value in changes:
+                leads, times, values = flat[kind]
+                leads.append(number)
+                times.append(at)
+                values.append(value)
+        status = (*flat["s"][:2], [int(v == "Unqualified") for v in flat["s"][2]])
+        owner = (*flat["o"][:2], self.owner.many(flat["o"][2]))
+        for timeline, (leads, times, values) in (
+            (self.status_history, status),
+            (self.owner_history, owner),
+        ):
             if bulk:
-                status += [(number, at, v) for at, v in s]
-                owner += [(number, at, v) for at, v in o]
+                timeline.load(leads, times, values)
             else:
-                self.status_history.replace(number, s)
-                self.owner_history.replace(number, o)
-        if bulk:
-            self.status_history.load(status)
-            self.owner_history.load(owner)
+                for number, at, value in zip(leads, times, values, strict=True):
+                    timeline.tail[number].append((at, value))
+                timeline.replaced(times)
 
 
 _ALL: weakref.WeakKeyDictionary[SideTables, Columns] = weakref.WeakKeyDictionary()
@@ -166,3 +181,12 @@ def columns_for(side: SideTables) -> Iterator[Columns]:
     with columns.lock:
         columns.sync(side)
         yield columns
+
+
+def warm(side: SideTables) -> None:
+    """Loads the columns ahead of the first query (a failure waits for that query)."""
+    try:
+        with columns_for(side):
+            pass
+    except Exception as e:  # the first query loads them, and reports what fails
+        log.warning("read-model columns not loaded ahead", error=type(e).__name__)

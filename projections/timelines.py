@@ -29,6 +29,10 @@ class Codes:
             self.names.append(str(name))
         return c
 
+    def many(self, names: Sequence[str | None]) -> list[int]:
+        get, code = self._codes.get, self.code
+        return [c if (c := get(name)) is not None else code(name) for name in names]
+
     def find(self, name: str) -> int:
         """The code of a filter value; -1 (matches nothing) for a text never seen."""
         return self._codes.get(name, -1)
@@ -48,22 +52,24 @@ class Timeline:
         self.latest = -NEVER  # no change after this time (an upper bound)
         self._tail_arrays: tuple[Ints, Ints, Ints] | None = None
 
-    def load(self, entries: Sequence[tuple[int, int, int]]) -> None:
-        for number, when, _ in entries:
-            self.latest = max(self.latest, when)
-            self.tail.pop(number, None)
-        self._tail_arrays = None
-        if entries:
-            lead, at, value = (np.array(col, np.int64) for col in zip(*entries, strict=True))
-            self.lead = np.concatenate([self.lead, lead])
-            self.at = np.concatenate([self.at, at])
-            self.value = np.concatenate([self.value, value])
+    def load(self, leads: Sequence[int], times: Sequence[int], values: Sequence[int]) -> None:
+        """Appends the changes of leads loaded at once, grouped by lead in time order."""
+        if not leads:
+            return
+        self.latest = max(self.latest, max(times))
+        self.lead = np.concatenate([self.lead, np.array(leads, np.int64)])
+        self.at = np.concatenate([self.at, np.array(times, np.int64)])
+        self.value = np.concatenate([self.value, np.array(values, np.int64)])
 
     def replace(self, n: int, changes: list[tuple[int, int]]) -> None:
+        """Lead `n`'s changes are now `changes` (its earlier ones in the bulk no longer hold)."""
         self.tail[n] = changes
+        self.replaced([at for at, _ in changes])
+
+    def replaced(self, times: Sequence[int]) -> None:
         self._tail_arrays = None
-        for at, _ in changes:
-            self.latest = max(self.latest, at)
+        if times:
+            self.latest = max(self.latest, max(times))
 
     def fold(self, size: int) -> None:
         """Moves the tail into the bulk when it has grown (cost: one copy of the bulk)."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Security
@@ -20,6 +23,7 @@ from leadflow.api.ingest import InboundPublisher, PublishFailed, ingest_router
 from leadflow.api.people import people_router
 from leadflow.container import Leadflow
 from leadflow.projections import schema
+from leadflow.projections.columns import warm
 from leadflow.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -48,7 +52,15 @@ def create_app(
     `account_extras(account_id)` for `GET /accounts/{id}` (default: the read models in
     the store's database); `bootstrap` lets /status measure the Kafka lags; `allow_open`
     False: never open, even with no key configured (an API off loopback, CONTRACT 9)."""
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # The read models' first query loads every lead into memory (seconds at a million
+        # leads): done at start, beside serving, so that no analyst waits for it.
+        threading.Thread(target=warm, args=(lf.store.side,), daemon=True).start()
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="leadflow",
         version="1.1",
         description="Event-sourced lead management (CONTRACT v1.1, section 6).",

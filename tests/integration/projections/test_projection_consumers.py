@@ -119,7 +119,9 @@ def test_a_live_consumer_builds_the_tables_a_rebuild_builds(
 
     consumer.start()
     try:
-        wait_until("the first history", applied(published))
+        # Generous: under a loaded machine the embedded broker's group join has been seen to
+        # take most of a minute (CI, once).
+        wait_until("the first history", applied(published), timeout=180)
         # More history while it runs: applied as it comes.
         history(app, 102, tag="more-", ref=ref, ops=60)
         published += drain(relay)
