@@ -70,8 +70,12 @@ class At:
             owner = cols.owner_history.values_at(self.as_of, a["owner"][:size])
             if use_owner and c.owner is not None:
                 keep &= owner == cols.owner.find(c.owner)
-        # Every lead (the common "everything as of now"): views, not copies.
-        self.index: Ints | slice = slice(0, size) if keep.all() else np.flatnonzero(keep)
+        self.index: Ints | slice = np.flatnonzero(keep)
+        first, count = (int(self.index[0]), len(self.index)) if len(self.index) else (0, 0)
+        if count and int(self.index[-1]) - first + 1 == count:
+            # A range of positions (every lead, or a window of captured times as the columns
+            # order them): views, not copies.
+            self.index = slice(first, first + count)
         self.owner = None if owner is None else owner[self.index]
         self.now = self.as_of >= cols.latest
         self._times: list[Ints] | None = None

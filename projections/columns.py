@@ -46,46 +46,66 @@ _SELECT = (
 
 
 class Columns:
+    """Per lead arrays at position `pos[n]` for facts row `n`. A full load orders positions
+    by captured time, and leads arriving later mostly come in that order too, so a cohort
+    (a window of captured times) is a short range of positions: fast to gather, and a plain
+    slice when it is every lead. Order helps speed only; no answer depends on it."""
+
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.generation: str | None = None
         self.stamp = -1
-        self.size = 0
+        self.size = 0  # positions in use
         self.latest = -NEVER  # no stage, loss or opening after this time (an upper bound)
         self.a: dict[str, Ints] = {}
+        self.pos: Ints = np.empty(0, np.int64)
         self.source, self.campaign, self.owner = Codes(), Codes(), Codes()
         self.status_history, self.owner_history = Timeline(), Timeline()
-        self._reset(None, 0)
+        self._reset(None)
 
-    def _reset(self, generation: str | None, size: int) -> None:
+    def _reset(self, generation: str | None) -> None:
         self.generation, self.stamp, self.size, self.latest = generation, -1, 0, -NEVER
         self.a = {c: np.empty(0, np.int64) for c in _FILL}
+        self.pos = np.empty(0, np.int64)
         self.status_history, self.owner_history = Timeline(), Timeline()
-        self._grow(size)
 
     def _grow(self, size: int) -> None:
         have = len(self.a["cap"])
         if size > have:
-            capacity = max(size, 2 * have, 1024)
+            capacity = max(size, have + have // 2, 1024)
             for c, old in self.a.items():
                 new = np.full(capacity, _FILL[c], np.int64)
                 new[:have] = old
                 self.a[c] = new
-        self.size = max(self.size, size)
+
+    def _positions(self, n: Ints) -> Ints:
+        """Where the leads numbered `n` live; new ones get the next free positions."""
+        top = int(n.max()) + 1
+        if top > len(self.pos):
+            grown = np.full(max(top, len(self.pos) + len(self.pos) // 2), -1, np.int64)
+            grown[: len(self.pos)] = self.pos
+            self.pos = grown
+        i = self.pos[n]
+        new = i < 0
+        if new.any():
+            i[new] = np.arange(self.size, self.size + int(new.sum()))
+            self.pos[n[new]] = i[new]
+            self.size += int(new.sum())
+            self._grow(self.size)
+        return i
 
     def sync(self, side: SideTables) -> None:
         names = table_names()
         for _ in range(3):  # a rebuild swapping tables in between: load the new ones
-            clock = side.query("SELECT generation, stamp, next_n FROM {rm_facts_clock}", (), names)
+            clock = side.query("SELECT generation, stamp FROM {rm_facts_clock}", (), names)
             if not clock:
-                self._reset(None, 0)
+                self._reset(None)
                 return
-            generation, stamp, size = str(clock[0][0]), int(clock[0][1]), int(clock[0][2])
+            generation, stamp = str(clock[0][0]), int(clock[0][1])
             if generation != self.generation:
-                self._reset(generation, size)
+                self._reset(generation)
                 self._load_all(side, names)
             elif stamp != self.stamp:
-                self._grow(size)
                 self._apply(side.query(_SELECT + " WHERE stamp > ?", (self.stamp,), names))
             else:
                 return
@@ -103,39 +123,49 @@ class Columns:
         ):
             self._apply(rows, bulk=True)
             after = rows[-1][0]
+        # Positions in captured-time order.
+        order = np.argsort(self.a["cap"][: self.size], kind="stable")
+        for c, values in self.a.items():
+            values[: self.size] = values[: self.size][order]
+        moved = np.empty(self.size, np.int64)
+        moved[order] = np.arange(self.size)
+        known = self.pos >= 0
+        self.pos[known] = moved[self.pos[known]]
+        for timeline in (self.status_history, self.owner_history):
+            timeline.lead = moved[timeline.lead]
 
     def _apply(self, rows: Sequence[Any], bulk: bool = False) -> None:
         if not rows:
             return
         cols = list(zip(*rows, strict=True))
-        n = np.array(cols[1], np.int64)
-        self._grow(int(n.max()) + 1)
-        for i, c in enumerate((*TIMES, "revenue", "unq")):
-            self.a[c][n] = np.array(cols[2 + i], np.int64)
+        i = self._positions(np.array(cols[1], np.int64))
+        for k, c in enumerate((*TIMES, "revenue", "unq")):
+            self.a[c][i] = np.array(cols[2 + k], np.int64)
         texts = (self.source, self.campaign, self.owner)
-        for i, (c, codes) in enumerate(zip(KEYS, texts, strict=True)):
-            self.a[c][n] = np.array(codes.many(cols[11 + i]), np.int64)
-        self._derive(n)
-        self._timelines(cols[1], cols[14], bulk)
+        for k, (c, codes) in enumerate(zip(KEYS, texts, strict=True)):
+            self.a[c][i] = np.array(codes.many(cols[11 + k]), np.int64)
+        self._derive(i)
+        self._timelines(i.tolist(), cols[14], bulk)
 
-    def _derive(self, n: Ints) -> None:
-        """The state as of now of the leads `n`."""
-        times = [self.a[c][n] for c in STAGE_TIMES]
-        highest = np.zeros(len(n), np.int64)
+    def _derive(self, i: Ints) -> None:
+        """The state as of now of the leads at positions `i`."""
+        times = [self.a[c][i] for c in STAGE_TIMES]
+        highest = np.zeros(len(i), np.int64)
         for stage in range(1, len(times)):
             highest[times[stage] != NEVER] = stage
-        self.a["highest"][n] = highest
-        self.a["reached"][n] = np.choose(highest, times)
-        for i, gap in enumerate(GAPS, start=1):
-            both = (times[i] != NEVER) & (times[i - 1] != NEVER)
-            self.a[gap][n] = np.where(both, times[i] - times[i - 1], NEVER)
+        self.a["highest"][i] = highest
+        self.a["reached"][i] = np.choose(highest, times)
+        for k, gap in enumerate(GAPS, start=1):
+            both = (times[k] != NEVER) & (times[k - 1] != NEVER)
+            self.a[gap][i] = np.where(both, times[k] - times[k - 1], NEVER)
         for c in TIMES:
-            known = self.a[c][n]
+            known = self.a[c][i]
             known = known[known != NEVER]
             if len(known):
                 self.latest = max(self.latest, int(known.max()))
 
-    def _timelines(self, numbers: Sequence[int], hists: Sequence[str | None], bulk: bool) -> None:
+    def _timelines(self, numbers: Sequence[int], hists: Sequence[Any], bulk: bool) -> None:
+        """The status and owner changes of the leads at positions `numbers`."""
         with_changes = [(number, h) for number, h in zip(numbers, hists, strict=True) if h]
         # One parse for the lot: far cheaper than one json.loads per lead.
         parsed = json.loads("[" + ",".join(h for _, h in with_changes) + "]")

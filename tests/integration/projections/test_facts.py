@@ -73,16 +73,17 @@ def test_facts_kept_event_by_event_equal_facts_derived_at_once(app: Leadflow, ba
 
 
 def _state(cols: Columns, as_of: int) -> dict[str, Any]:
-    """Per lead (by lead_id order of n), everything the columns say of it as of `as_of`."""
-    size = cols.size
-    owners = cols.owner_history.values_at(as_of, cols.a["owner"][:size])
-    unq = cols.status_history.values_at(as_of, cols.a["unq"][:size])
+    """Per lead (in the order of its facts row's number), all the columns say of it as of
+    `as_of`."""
+    at = cols.pos[cols.pos >= 0]  # positions by number
+    owners = cols.owner_history.values_at(as_of, cols.a["owner"][: cols.size])[at]
+    unq = cols.status_history.values_at(as_of, cols.a["unq"][: cols.size])[at]
     return {
-        **{c: cols.a[c][:size].tolist() for c in cols.a if c not in (*KEYS, "unq")},
-        "source": [cols.source.names[k] for k in cols.a["source"][:size]],
-        "campaign": [cols.campaign.names[k] for k in cols.a["campaign"][:size]],
+        **{c: cols.a[c][at].tolist() for c in cols.a if c not in (*KEYS, "unq")},
+        "source": [cols.source.names[k] for k in cols.a["source"][at]],
+        "campaign": [cols.campaign.names[k] for k in cols.a["campaign"][at]],
         "owner": [cols.owner.names[k] for k in owners],
-        "unq": np.asarray(unq).tolist(),
+        "unq": unq.tolist(),
     }
 
 
