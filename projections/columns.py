@@ -125,7 +125,7 @@ class Columns:
             after = rows[-1][0]
         # Positions in captured-time order.
         order = np.argsort(self.a["cap"][: self.size], kind="stable")
-        for c, values in self.a.items():
+        for values in self.a.values():
             values[: self.size] = values[: self.size][order]
         moved = np.empty(self.size, np.int64)
         moved[order] = np.arange(self.size)
