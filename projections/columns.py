@@ -117,6 +117,10 @@ class Columns:
                 return
 
     def _load_all(self, side: SideTables, names: dict[str, str]) -> None:
+        rows = side.query("SELECT next_n FROM {rm_facts_clock}", (), names)
+        count = int(rows[0][0]) if rows else 0
+        self._grow(count)  # every row at once: no spare capacity
+        self.pos = np.full(count, -1, np.int64)
         after = ""
         while rows := side.query(
             _SELECT + " WHERE lead_id > ? ORDER BY lead_id LIMIT ?", (after, _PAGE), names
