@@ -11,9 +11,10 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from leadflow.infra.sidetables import Tx
 from leadflow.infra.store import Store
 from leadflow.logs import get_logger
-from leadflow.projections import facts, replay, schema
+from leadflow.projections import facts, rawread, replay, schema
 from leadflow.projections.handlers import apply
 
 log = get_logger("leadflow.rebuild")
@@ -34,33 +35,43 @@ def _project(
     names: dict[str, str],
     aggregate_types: Sequence[str],
     start: int,
-    batch: int = 5000,
+    batch: int = 10_000,
     refresh: bool = True,
 ) -> tuple[int, int]:
     """Applies stored events after `start`; returns (last position, events read). With
-    `refresh`, the facts of the leads they touch follow in the same transaction (a build
-    into empty tables derives all facts at the end instead)."""
+    `refresh` (live tables), the facts of the leads they touch follow in the same
+    transaction; without (a build into empty tables), the facts are derived at the end."""
     position, read = start, 0
-    while True:
-        notifications = store.app.recorder.select_notifications(start=position + 1, limit=batch)
-        if not notifications:
-            return position, read
+    build = None if refresh else replay.Build(store, aggregate_types)
+    for rows in rawread.pages(store, start, batch, lean=build is not None):
+        # The page's person keys, in one query per 500, before its transaction opens.
+        rawread.prefetch_keys(store, rows, aggregate_types)
         with store.side.transaction(names) as tx:
-            if refresh:
-                touched = set()
-                for n in notifications:
-                    if replay.needed(n.topic, n.state):
-                        env = replay.decode(store, n)
-                        if env["aggregate_type"] in aggregate_types:
-                            lead = apply(tx, env)
-                            if lead is not None:
-                                touched.add(lead)
-                if touched and "Lead" in aggregate_types:
-                    facts.refresh(tx, touched, store.side.dialect)
+            if build is not None:
+                build.apply_page(tx, rows)
             else:
-                replay.apply_page(tx, store, notifications, aggregate_types)
-        read += len(notifications)
-        position = notifications[-1].id
+                _apply_live(tx, store, rows, aggregate_types)
+        read += len(rows)
+        position = rows[-1][0]
+    if build is not None:
+        with store.side.transaction(names) as tx:
+            build.finish(tx)
+    return position, read
+
+
+def _apply_live(
+    tx: Tx, store: Store, rows: Sequence[rawread.Row], aggregate_types: Sequence[str]
+) -> None:
+    wanted = [
+        r for r in rows if rawread.needed(r[3], r[4]) and rawread.route(r[3])[0] in aggregate_types
+    ]
+    touched = set()
+    for row in wanted:
+        lead = apply(tx, rawread.decode(store, row))
+        if lead is not None:
+            touched.add(lead)
+    if touched and "Lead" in aggregate_types:
+        facts.refresh(tx, touched, store.side.dialect)
 
 
 def rebuild(store: Store, aggregate_types: Sequence[str] = tuple(MODEL_OF)) -> dict[str, float]:

@@ -1,110 +1,25 @@
-"""Reading stored events for a rebuild, fast: decode only what the read models need.
+"""Applying stored events to read-model tables built from empty (a rebuild), in batches.
 
-A rebuild reads every stored event, but most are engagement records and scores. Events no
-handler takes are skipped without decoding; the rest are decoded from the stored JSON straight
-into the envelope's shape (CONTRACT 5), without building domain-event objects. An event whose
-state holds an encrypted personal field (`__pii__`) goes through the application's mapper,
-which decrypts it, except engagement records: the read models take none of their personal
-fields. Column-only changes (`set_` handlers) and first events run as batches of like
-statements; the order of statements is kept, so version guards hold as they do live.
+Events come from the store in order (rawread.py decodes them). First events run as batches
+of like INSERTs; column-only changes (`set_` handlers) are merged per row and written as one
+UPDATE with the row's last version, late: the new tables are read by nobody until they are
+swapped in, so only their final content matters. Anything else (a claim: its handler needs
+the row count and every earlier change done) writes what is pending first and runs alone, so
+the order of statements is kept and version guards hold as they do live.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
-from decimal import Decimal
-from functools import cache
+from collections.abc import Sequence
 from typing import Any
-from uuid import UUID
-
-from eventsourcing.utils import resolve_topic
 
 from leadflow.infra.sidetables import Tx
 from leadflow.infra.store import Store
-from leadflow.producers.envelope import envelope
-from leadflow.projections.handlers import PROJECTIONS, Envelope, Projection
+from leadflow.projections import rawread
+from leadflow.projections.handlers import Envelope, Projection
 
-_PII = b"__pii__"
-_CENT = Decimal("0.01")
-
-
-class _Unknown(Exception):
-    """A stored value this decoder does not know: let the mapper decode the event."""
-
-
-def _z(iso: str) -> str:
-    return datetime.fromisoformat(iso).astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-_TYPES: dict[str, Callable[[str], str]] = {
-    "uuid_hex": lambda d: str(UUID(d)),
-    "datetime_iso": _z,
-    "decimal_str": lambda d: f"{Decimal(d).quantize(_CENT)}",
-    "date_iso": lambda d: d,
-}
-
-
-def _hook(obj: dict[str, Any]) -> Any:
-    if len(obj) == 2 and "_type_" in obj and "_data_" in obj:
-        convert = _TYPES.get(obj["_type_"])
-        if convert is None:
-            raise _Unknown(obj["_type_"])
-        return convert(obj["_data_"])
-    return obj
-
-
-_decoder = json.JSONDecoder(object_hook=_hook)
-
-
-@cache
-def _route(topic: str) -> tuple[str, str, Projection | None, bool]:
-    """(aggregate type, event type, projection taking it or None, plain JSON decodable)."""
-    qualname = topic.rpartition(":")[2]
-    aggregate_type, _, event_type = qualname.partition(".")
-    projection = PROJECTIONS.get(aggregate_type)
-    if projection is not None and not (
-        hasattr(projection, f"on_{event_type}") or hasattr(projection, f"set_{event_type}")
-    ):
-        projection = None
-    plain = getattr(resolve_topic(topic), "class_version", 1) == 1 if projection else False
-    return aggregate_type, event_type, projection, plain
-
-
-def needed(topic: str, state: bytes) -> bool:
-    """Whether a stored event changes any read model. Engagement records only matter when
-    they opt a lead out. Skipping is safe: version guards only need order."""
-    _, event_type, projection, _ = _route(topic)
-    if projection is None:
-        return False
-    return event_type != "EngagementRecorded" or b"unsubscribed" in state
-
-
-def decode(store: Store, n: Any) -> Envelope:
-    """The envelope of a stored event (only what handlers read is certain to be there)."""
-    aggregate_type, event_type, _, plain = _route(n.topic)
-    if plain and (event_type == "EngagementRecorded" or _PII not in n.state):
-        try:
-            state: dict[str, Any] = _decoder.decode(n.state.decode("utf8"))
-        except _Unknown:
-            pass
-        else:
-            aggregate_id = str(n.originator_id)
-            recorded_at = state.pop("timestamp", None)
-            state.pop("originator_topic", None)
-            state.pop("audit", None)
-            state[f"{aggregate_type.lower()}_id"] = aggregate_id
-            return {
-                "type": event_type,
-                "aggregate_type": aggregate_type,
-                "aggregate_id": aggregate_id,
-                "aggregate_version": n.originator_version,
-                "position": n.id,
-                "occurred_at": state.get("occurred_at") or recorded_at,
-                "payload": state,
-            }
-    return envelope(store.app.mapper.to_domain_event(n), n.id)
+# Pending column changes kept at most (rows): bounds memory on a large store.
+_MAX_PENDING = 200_000
 
 
 class BatchingTx(Tx):
@@ -139,7 +54,8 @@ class _Columns:
 
     def add(self, projection: Projection, env: Envelope, columns: dict[str, Any]) -> None:
         row = (projection.table, projection.key, env["aggregate_id"])
-        merged = self.rows.get(row, (0, {}))[1]
+        pending = self.rows.get(row)
+        merged = {} if pending is None else pending[1]
         merged.update(columns)
         self.rows[row] = (env["aggregate_version"], merged)
 
@@ -154,23 +70,36 @@ class _Columns:
         self.rows.clear()
 
 
-def apply_page(tx: Tx, store: Store, notifications: Sequence[Any], types: Sequence[str]) -> None:
-    """Applies a page of stored events to tables built from empty (not live ones)."""
-    inserts, columns = BatchingTx(tx), _Columns()
-    for n in notifications:
-        if not needed(n.topic, n.state) or _route(n.topic)[0] not in types:
-            continue
-        env = decode(store, n)
-        projection = _route(n.topic)[2]
-        assert projection is not None
-        setter = getattr(projection, f"set_{env['type']}", None)
-        if setter is not None:
-            columns.add(projection, env, setter(env))
-        elif env["aggregate_version"] == 1:
-            projection.apply(inserts, env)
-        else:  # the claim needs its row count, and every earlier change done
-            inserts.flush()
+class Build:
+    """Applies pages of stored events, in store order, to tables built from empty. Column
+    changes may stay pending across pages (and their transactions): `finish` writes them."""
+
+    def __init__(self, store: Store, types: Sequence[str]) -> None:
+        self._store = store
+        self._types = frozenset(types)
+        self._columns = _Columns()
+
+    def apply_page(self, tx: Tx, rows: Sequence[rawread.Row]) -> None:
+        store, route, needed = self._store, rawread.route, rawread.needed
+        wanted = [r for r in rows if needed(r[3], r[4]) and route(r[3])[0] in self._types]
+        inserts, columns = BatchingTx(tx), self._columns
+        for row in wanted:
+            env = rawread.decode(store, row)
+            projection = route(row[3])[2]
+            assert projection is not None
+            setter = getattr(projection, f"set_{env['type']}", None)
+            if setter is not None:
+                # A `set_` that changes nothing still claims its version, as live.
+                columns.add(projection, env, setter(env))
+            elif env["aggregate_version"] == 1:
+                projection.apply(inserts, env)
+            else:
+                inserts.flush()
+                columns.flush(tx)
+                projection.apply(tx, env)
+        inserts.flush()
+        if len(columns.rows) > _MAX_PENDING:
             columns.flush(tx)
-            projection.apply(tx, env)
-    inserts.flush()
-    columns.flush(tx)
+
+    def finish(self, tx: Tx) -> None:
+        self._columns.flush(tx)

@@ -197,6 +197,31 @@ class Store:
     def max_position(self) -> int:
         return self.app.recorder.max_notification_id() or 0
 
+    def stored_rows(self, after: int, limit: int) -> list[tuple[Any, ...]]:
+        """Up to `limit` stored events after position `after`, in order, as raw rows
+        (position, originator id as stored, originator version, topic, state bytes). Read
+        only; for readers of the whole store (a rebuild) that decode only the events they
+        need: select_notifications builds a UUID and a Notification for every row."""
+        recorder: Any = self.app.recorder
+        table = recorder.events_table_name
+        columns = "originator_id, originator_version, topic, state"
+        if self.db.kind == "sqlite":
+            with recorder.datastore.transaction(commit=False) as cursor:
+                raw = cursor.sqlite_cursor
+                raw.row_factory = None  # plain tuples, not sqlite3.Row
+                raw.execute(
+                    f"SELECT rowid, {columns} FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                    (after, limit),
+                )
+                return list(raw.fetchall())
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                f'SELECT notification_id, {columns} FROM "{recorder.datastore.schema}"."{table}"'
+                " WHERE notification_id > %s ORDER BY notification_id LIMIT %s",
+                (after, limit),
+            )
+            return [tuple(row.values()) for row in cursor.fetchall()]
+
     def close(self) -> None:
         self.app.close()
 

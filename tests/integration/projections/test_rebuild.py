@@ -1,5 +1,6 @@
 """`rebuild(store)` on SQLite and PostgreSQL: deterministic, one model alone, atomic swap
-that leaves no old tables, and catch-up with events stored while it builds."""
+that leaves no old tables, catch-up with events stored while it builds, and the same tables
+whatever the page size and however long column changes stay pending."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from leadflow.container import Leadflow
 from leadflow.projections import rebuild as rebuild_module
+from leadflow.projections import replay
 from leadflow.projections.rebuild import rebuild
 from leadflow.projections.schema import table_names
 from tests.integration.projections.answers import check, everything, stored_events
@@ -125,4 +129,27 @@ def test_rebuild_catches_up_with_events_stored_while_it_builds(
     rebuild(app.store)
     fresh = dump(app.store.side)
     assert caught_up == fresh, diff(caught_up, fresh)
+    check(app.store.side, ref, everything(datetime.now(UTC)))
+
+
+@pytest.mark.parametrize(("batch", "pending"), [(1, 0), (3, 10**9), (17, 5)])
+def test_rebuild_in_small_pages_builds_the_same_tables(
+    app: Leadflow, monkeypatch: Any, batch: int, pending: int
+) -> None:
+    """Pages as small as one event, and column changes written at every page, at the end
+    only, or now and then: the tables are those of a rebuild in large pages."""
+    ref = populate(app, 41)
+    rebuild(app.store)
+    large = dump(app.store.side)
+    original = rebuild_module._project
+
+    def project(store: Any, names: Any, types: Any, start: int, **options: Any) -> Any:
+        return original(store, names, types, start, **{**options, "batch": batch})
+
+    monkeypatch.setattr(rebuild_module, "_project", project)
+    monkeypatch.setattr(replay, "_MAX_PENDING", pending)
+    result = rebuild(app.store)
+    assert result["events"] == stored_events(app)
+    small = dump(app.store.side)
+    assert small == large, diff(small, large)
     check(app.store.side, ref, everything(datetime.now(UTC)))
