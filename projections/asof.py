@@ -135,8 +135,7 @@ class At:
     def key(self, by: str) -> tuple[Ints, Callable[[int], str]]:
         """Per lead a small integer key, and the key's name."""
         if by == "month":
-            number = self._of("cap").astype("datetime64[us]").astype("datetime64[M]")
-            months = number.astype(np.int64)
+            months = self._of("month")
             low = int(months.min()) if len(months) else 0
 
             def month(k: int) -> str:

@@ -33,7 +33,7 @@ KEYS = ("source", "campaign", "owner")
 GAPS = ("g1", "g2", "g3", "g4")
 _FILL = {
     **{c: NEVER for c in (*TIMES, *GAPS, "reached")},
-    **{c: 0 for c in ("revenue", "unq", "highest", *KEYS)},
+    **{c: 0 for c in ("revenue", "unq", "highest", "month", *KEYS)},
 }
 _PAGE = 25_000
 _SELECT = (
@@ -158,6 +158,9 @@ class Columns:
         for stage in range(1, len(times)):
             highest[times[stage] != NEVER] = stage
         self.a["highest"][i] = highest
+        # Months since 1970-01 of the capture (a lead with no row yet: any month, unread).
+        cap = np.where(times[0] == NEVER, 0, times[0])
+        self.a["month"][i] = cap.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64)
         self.a["reached"][i] = np.choose(highest, times)
         for k, gap in enumerate(GAPS, start=1):
             both = (times[k] != NEVER) & (times[k - 1] != NEVER)
