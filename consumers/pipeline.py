@@ -22,6 +22,7 @@ from kafka.errors import CorruptRecordError, KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from leadflow.consumers.deadletter import UNREADABLE, DeadLetters, Sent, skip_unreadable
+from leadflow.consumers.runtime import tune_gc
 from leadflow.infra.epoch import EpochWatch
 from leadflow.logs import get_logger
 from leadflow.schemas import InvalidRecord
@@ -251,6 +252,7 @@ class InboundConsumer(Generic[T]):
 
     def run(self, stop: threading.Event) -> None:
         self.start()
+        tune_gc()
         log.info("consumer started", topic=self._s.topic, group=self._s.group_id)
         try:
             while not stop.is_set():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -11,12 +12,22 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 SCHEMA_VERSION = 1
 _EVENT_NS = uuid5(NAMESPACE_URL, "urn:leadflow:event")
-_INTERNAL = {"originator_id", "originator_version", "timestamp", "originator_topic", "audit"}
+INTERNAL = {"originator_id", "originator_version", "timestamp", "originator_topic", "audit"}
+_EVENT_NS_BYTES = _EVENT_NS.bytes
+# Compact, not ASCII-escaped: what json.dumps(..., separators=(",", ":"), ensure_ascii=False)
+# makes, without building an encoder per record.
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
-def event_id(aggregate_id: UUID, version: int) -> str:
-    """Stable across every re-publication of the same stored event."""
-    return str(uuid5(_EVENT_NS, f"{aggregate_id}:{version}"))
+def event_id(aggregate_id: UUID | str, version: int) -> str:
+    """Stable across every re-publication of the same stored event: uuid5 of
+    "<aggregate id>:<version>", computed without the UUID objects (a fifth of its cost)."""
+    name = f"{aggregate_id}:{version}".encode()
+    digest = bytearray(hashlib.sha1(_EVENT_NS_BYTES + name).digest())
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest[:16].hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def to_json_value(value: Any) -> Any:
@@ -51,38 +62,70 @@ def aggregate_type_of(event: Any) -> str:
 
 def envelope(event: Any, position: int) -> dict[str, Any]:
     state = dict(vars(event))
-    aggregate_type = aggregate_type_of(event)
     aggregate_id: UUID = state["originator_id"]
-    version: int = state["originator_version"]
-    recorded_at: datetime = state["timestamp"]
-    payload = {k: to_json_value(v) for k, v in state.items() if k not in _INTERNAL}
-    payload[f"{aggregate_type.lower()}_id"] = str(aggregate_id)
-    audit = state.get("audit") or {}
-    causation = payload.get("event_id")
+    payload = {k: to_json_value(v) for k, v in state.items() if k not in INTERNAL}
+    return assemble(
+        type(event).__name__,
+        aggregate_type_of(event),
+        str(aggregate_id),
+        state["originator_version"],
+        position,
+        payload,
+        to_json_value(state.get("occurred_at") or state["timestamp"]),
+        to_json_value(state["timestamp"]),
+        state.get("audit") or {},
+    )
+
+
+def assemble(
+    event_type: str,
+    aggregate_type: str,
+    aggregate_id: str,
+    version: int,
+    position: int,
+    payload: dict[str, Any],
+    occurred_at: Any,
+    recorded_at: Any,
+    audit: dict[str, Any],
+) -> dict[str, Any]:
+    """The envelope from JSON-ready parts; `payload` (the event's own fields) gains the
+    aggregate's id."""
+    payload[f"{aggregate_type.lower()}_id"] = aggregate_id
     return {
         "event_id": event_id(aggregate_id, version),
-        "type": type(event).__name__,
+        "type": event_type,
         "schema_version": SCHEMA_VERSION,
         "aggregate_type": aggregate_type,
-        "aggregate_id": str(aggregate_id),
+        "aggregate_id": aggregate_id,
         "aggregate_version": version,
         "position": position,
-        "occurred_at": to_json_value(state.get("occurred_at") or recorded_at),
-        "recorded_at": to_json_value(recorded_at),
-        "causation_id": causation or audit.get("idempotency_key"),
+        "occurred_at": occurred_at,
+        "recorded_at": recorded_at,
+        "causation_id": payload.get("event_id") or audit.get("idempotency_key"),
         "actor": audit.get("actor"),
         "payload": payload,
     }
 
 
-def outbound(event: Any, position: int) -> OutboundRecord:
-    env = envelope(event, position)
+# Event type -> the record's headers (the same for every event of a type).
+_HEADERS: dict[str, list[tuple[str, bytes]]] = {}
+
+
+def record_of(env: dict[str, Any]) -> OutboundRecord:
+    headers = _HEADERS.get(env["type"])
+    if headers is None:
+        headers = [
+            ("event_type", env["type"].encode()),
+            ("schema_version", str(SCHEMA_VERSION).encode()),
+        ]
+        _HEADERS[env["type"]] = headers
     return OutboundRecord(
         topic_aggregate=env["aggregate_type"],
         key=env["aggregate_id"].encode(),
-        value=json.dumps(env, separators=(",", ":"), ensure_ascii=False).encode(),
-        headers=[
-            ("event_type", env["type"].encode()),
-            ("schema_version", str(SCHEMA_VERSION).encode()),
-        ],
+        value=_JSON.encode(env).encode(),
+        headers=list(headers),
     )
+
+
+def outbound(event: Any, position: int) -> OutboundRecord:
+    return record_of(envelope(event, position))

@@ -16,16 +16,49 @@ from typing import Any
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
+from kafka.partitioner.default import DefaultPartitioner, murmur2
 
+from leadflow.consumers.runtime import tune_gc
 from leadflow.infra.broker import ensure_topics
 from leadflow.infra.crypto import key_ids
 from leadflow.infra.epoch import current_epoch
 from leadflow.infra.store import DATABASE_ERRORS, Store
 from leadflow.logs import get_logger
-from leadflow.producers.envelope import outbound
+from leadflow.producers.stored import outbound_stored
 from leadflow.topics import Topics
 
 log = get_logger("leadflow.relay")
+
+
+class KeyHashCache(DefaultPartitioner):  # type: ignore[misc]
+    """The default partitioner (murmur2 of the key, so an aggregate keeps its partition),
+    remembering each key's hash: kafka-python's murmur2 is pure Python and an aggregate's
+    events come in runs. Bounded: cleared when full."""
+
+    def __init__(self, maxsize: int = 100_000) -> None:
+        super().__init__()
+        self._hashes: dict[bytes, int] = {}
+        self._maxsize = maxsize
+
+    def partition(
+        self,
+        topic: str,
+        key: Any,
+        serialized_key: bytes | None,
+        value: Any,
+        serialized_value: Any,
+        cluster: Any,
+    ) -> int:
+        if serialized_key is None:
+            return int(super().partition(topic, key, None, value, serialized_value, cluster))
+        hashed = self._hashes.get(serialized_key)
+        if hashed is None:
+            if len(self._hashes) >= self._maxsize:
+                self._hashes.clear()
+            hashed = self._hashes[serialized_key] = murmur2(serialized_key) & 0x7FFFFFFF
+        # KafkaProducer asks only for topics its metadata knows (it checks that first).
+        partitions = sorted(cluster.partitions_for_topic(topic))
+        return int(partitions[hashed % len(partitions)])
 
 
 @dataclass(frozen=True)
@@ -59,7 +92,11 @@ class Relay:
             bootstrap_servers=self._s.bootstrap,
             acks="all",
             enable_idempotence=True,
-            linger_ms=5,
+            # Every batch ends in flush(), which sends at once whatever lingers: a long linger
+            # only keeps the sender thread from being woken (a socket write each time) for
+            # every new partition batch while the batch is being encoded.
+            linger_ms=1000,
+            partitioner=KeyHashCache(),
             batch_size=512 * 1024,
             max_request_size=4 * 1024 * 1024,
             retries=2**31 - 1,
@@ -107,9 +144,9 @@ class Relay:
             return 0
         self._store.keys.prefetch(key_ids(n.state for n in notifications))
         futures: list[Any] = []
+        mapper = self._store.app.mapper
         for n in notifications:
-            event = self._store.app.mapper.to_domain_event(n)
-            record = outbound(event, n.id)
+            record = outbound_stored(n, n.id, mapper)
             futures.append(
                 self._producer.send(
                     self._s.topics.events(record.topic_aggregate),
@@ -130,6 +167,7 @@ class Relay:
 
     def run(self, stop: threading.Event) -> None:
         self.start()
+        tune_gc()
         log.info("relay started", bootstrap=self._s.bootstrap, position=self.position)
         try:
             while not stop.is_set():

@@ -19,11 +19,12 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
+from leadflow.consumers.runtime import tune_gc
 from leadflow.infra.epoch import EpochWatch, current_epoch
 from leadflow.infra.store import DATABASE_ERRORS, Store
 from leadflow.logs import get_logger
 from leadflow.projections import facts, schema
-from leadflow.projections.handlers import apply
+from leadflow.projections.batching import Batch
 from leadflow.topics import Topics
 
 log = get_logger("leadflow.projections")
@@ -126,6 +127,7 @@ class ProjectionConsumer:
         last: dict[TopicPartition, int] = {}
         touched: set[str] = set()
         with self._store.side.transaction(self._names) as tx:
+            batch = Batch(tx)
             for r in records:
                 try:
                     envelope: dict[str, Any] = json.loads(r.value)
@@ -134,10 +136,11 @@ class ProjectionConsumer:
                         "skipping a record that is not an envelope", topic=r.topic, offset=r.offset
                     )
                 else:
-                    lead = apply(tx, envelope)
+                    lead = batch.apply(envelope)
                     if lead is not None:
                         touched.add(lead)
                 last[TopicPartition(r.topic, r.partition)] = r.offset + 1
+            batch.flush()
             facts.refresh(tx, touched, self._store.side.dialect)
             for tp, next_offset in last.items():
                 tx.execute(
@@ -161,6 +164,7 @@ class ProjectionConsumer:
 
     def run(self, stop: threading.Event) -> None:
         self.start()
+        tune_gc()
         log.info("projection consumer started", group=self._s.group_id)
         try:
             while not stop.is_set():

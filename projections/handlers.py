@@ -40,20 +40,28 @@ class Projection:
     def handles(self, envelope: Envelope) -> bool:
         return bool(envelope.get("aggregate_type") == self.aggregate_type)
 
-    def set_statement(self, env: Envelope) -> tuple[str, tuple[Any, ...]] | None:
-        """A column-only change: the version claim and the change in one statement (None
-        when the event type needs a handler). Statements alike can run as one batch."""
+    def set_columns(self, env: Envelope) -> dict[str, Any] | None:
+        """The columns a column-only change sets (None when the event type needs a handler)."""
         setter = getattr(self, f"set_{env['type']}", None)
-        if setter is None:
-            return None
-        columns: dict[str, Any] = setter(env)
+        return None if setter is None else dict(setter(env))
+
+    def update_statement(
+        self, aggregate_id: str, version: int, columns: dict[str, Any]
+    ) -> tuple[str, tuple[Any, ...]]:
+        """The version claim and the columns in one statement; alike ones can run as a batch."""
         assignments = "".join(f", {c} = ?" for c in columns)
         return (
             f"UPDATE {{{self.table}}} SET version = ?{assignments}"
             f" WHERE {self.key} = ? AND version < ?",
-            (env["aggregate_version"], *columns.values(), env["aggregate_id"],
-             env["aggregate_version"]),
-        )  # fmt: skip
+            (version, *columns.values(), aggregate_id, version),
+        )
+
+    def set_statement(self, env: Envelope) -> tuple[str, tuple[Any, ...]] | None:
+        """A column-only change as one statement (None when the event type needs a handler)."""
+        columns = self.set_columns(env)
+        if columns is None:
+            return None
+        return self.update_statement(env["aggregate_id"], env["aggregate_version"], columns)
 
     def apply(self, tx: Tx, env: Envelope) -> None:
         statement = self.set_statement(env)

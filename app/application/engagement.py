@@ -6,9 +6,13 @@ replayed batch (a consumer restarted before committing its offsets) has no secon
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
 
 from leadflow.application.changes import Changes, open_lead_loads
 from leadflow.application.people import CONTACT, LEAD, PeopleIndex, PersonRef
@@ -21,6 +25,7 @@ from leadflow.infra.sidetables import SideWrite
 from leadflow.infra.store import Store, retrying
 
 INBOUND_INSERT = "INSERT INTO {inbound} (kind, event_id) VALUES (?, ?)"
+A = TypeVar("A", bound=Aggregate)
 
 
 @dataclass
@@ -30,6 +35,14 @@ class EngagementOutcome:
     leads_captured: int = 0
     contact_activities: int = 0
     lead_ids: dict[str, str] = field(default_factory=dict)  # event_id -> aggregate id
+
+
+def _kinds(writes: Sequence[SideWrite]) -> Callable[[SideWrite], int]:
+    """A stable sort key grouping writes by statement, kinds in order of first use."""
+    order: dict[str, int] = {}
+    for w in writes:
+        order.setdefault(w.sql, len(order))
+    return lambda w: order[w.sql]
 
 
 def seen_inbound(store: Store, kind: str, event_ids: Sequence[str]) -> set[str]:
@@ -60,9 +73,19 @@ class RecordEngagement:
         self._assignment = assignment
 
     def record(self, batch: Sequence[Engagement]) -> EngagementOutcome:
-        return retrying(lambda: self._attempt(batch))
+        return retrying(lambda: self._borrowing(batch))
 
-    def _attempt(self, batch: Sequence[Engagement]) -> EngagementOutcome:
+    def _borrowing(self, batch: Sequence[Engagement]) -> EngagementOutcome:
+        """The aggregates are borrowed from a sole writer's cache (Store.get): a unit of work
+        that fails must not leave its half-made changes there for the retry to build on."""
+        borrowed: list[UUID] = []
+        try:
+            return self._attempt(batch, borrowed)
+        except BaseException:
+            self._store.evict(borrowed)
+            raise
+
+    def _attempt(self, batch: Sequence[Engagement], borrowed: list[UUID]) -> EngagementOutcome:
         outcome = EngagementOutcome()
         unique: dict[str, Engagement] = {}
         for e in batch:
@@ -82,7 +105,7 @@ class RecordEngagement:
         for email, group in by_email.items():
             ref = known.get(email)
             if ref is not None and ref.kind == CONTACT:
-                contact = self._store.get(ref.id, Contact)
+                contact = self._load(ref.id, Contact, changes, borrowed)
                 for e in group:
                     contact.record_activity(e)
                     outcome.lead_ids[e.event_id] = str(contact.id)
@@ -93,7 +116,7 @@ class RecordEngagement:
                 lead = self._capture(email, group, changes)
                 outcome.leads_captured += 1
             else:
-                lead = self._store.get(ref.id, Lead)
+                lead = self._load(ref.id, Lead, changes, borrowed)
             for e in group:
                 lead.record_engagement(e, self._scoring)
                 outcome.lead_ids[e.event_id] = str(lead.id)
@@ -101,9 +124,23 @@ class RecordEngagement:
                 self._assign(lead, lead.captured_at, changes, load_delta)
             changes.add(lead)
         changes.write(*(SideWrite(INBOUND_INSERT, ("engagement", e.event_id)) for e in fresh))
+        # Alike statements together, so each kind goes to the database as one batch (see
+        # recorders.batched). Safe to reorder here: these are inserts of distinct keys and
+        # additive owner-load upserts, none of which depends on another.
+        changes.writes.sort(key=_kinds(changes.writes))
         changes.commit(self._store)
         outcome.accepted = len(fresh)
         return outcome
+
+    def _load(self, aggregate_id: UUID, cls: type[A], changes: Changes, borrowed: list[UUID]) -> A:
+        """The aggregate this unit of work already changed, if it did: a contact has several
+        emails, and a second copy of it would replace the first in `changes` and lose its
+        events (accepted records whose activity was never stored)."""
+        mine = changes.aggregates.get(aggregate_id)
+        if isinstance(mine, cls):
+            return mine
+        borrowed.append(aggregate_id)
+        return self._store.get(aggregate_id, cls, borrow=True)
 
     def _capture(self, email: str, group: list[Engagement], changes: Changes) -> Lead:
         first = min(group, key=lambda e: e.order_key)

@@ -80,6 +80,27 @@ def _locate(
     return container
 
 
+def _sealable(value: Any) -> bool:
+    return not (value is None or value == {} or (isinstance(value, dict) and PII in value))
+
+
+def _any_personal(state: dict[str, Any], fields: tuple[Field, ...]) -> bool:
+    """Whether `_seal` would find a value to encrypt (most events have none: an engagement
+    without names, properties or extra fields), so the rest need no copy of their state."""
+    for field in fields:
+        if field.flag and not state.get(field.flag):
+            continue
+        container: Any = state
+        for name in field.path[:-1]:
+            container = container.get(name)
+            if not isinstance(container, dict):
+                break
+        else:
+            if _sealable(container.get(field.path[-1])):
+                return True
+    return False
+
+
 class PersonalDataMapper(Mapper[UUID]):
     """A Mapper that encrypts the personal fields of each event with its person's key."""
 
@@ -87,7 +108,7 @@ class PersonalDataMapper(Mapper[UUID]):
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         fields = FIELDS.get(type(domain_event).__name__)
-        if not fields or self.keys is None:
+        if not fields or self.keys is None or not _any_personal(vars(domain_event), fields):
             return super().to_stored_event(domain_event)
         state = dict(vars(domain_event))
         self._seal(state, self.keys, fields)
@@ -107,7 +128,7 @@ class PersonalDataMapper(Mapper[UUID]):
             if container is None or name not in container:
                 continue
             value = container[name]
-            if value is None or value == {} or (isinstance(value, dict) and PII in value):
+            if not _sealable(value):
                 continue
             found.append((container, field, value))
         if not found:

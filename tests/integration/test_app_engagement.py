@@ -238,6 +238,30 @@ def test_engagement_of_a_directly_created_contact_is_its_activity(app: Leadflow)
     assert contact.profile["job_title"] == "CFO"
 
 
+def test_one_batch_for_two_emails_of_one_contact_keeps_every_activity(
+    app: Leadflow, db_settings: DatabaseSettings, config: LeadflowConfig, tmp_path: Path
+) -> None:
+    """Regression: each email's group loaded its own copy of the contact, and the second
+    copy replaced the first in the unit of work, so the first email's activity was accepted
+    (and marked seen) but never stored. Both ways of loading: a command's copy and the
+    engagement consumer's borrowed cache entry."""
+    made = app.contacts.create("ivy@acme.com", {"company": "Acme"}, None, CommandContext.now())
+    contact_id = UUID(made["id"])
+    out = app.engagement.record([eng("i0", "ivy.home@example.com")])
+    app.conversion.convert(UUID(out.lead_ids["i0"]), CommandContext.now(), contact_id=contact_id)
+    consumer = build(Settings(data_dir=tmp_path, database=db_settings), config,
+                     sole_writer_cache=True)  # fmt: skip
+    try:
+        for lf, tag in ((app, "a"), (consumer, "b")):
+            batch = [eng(f"{tag}1", "ivy@acme.com", type="email_opened"),
+                     eng(f"{tag}2", "ivy.home@example.com", type="email_clicked")]  # fmt: skip
+            assert lf.engagement.record(batch).contact_activities == 2
+    finally:
+        consumer.close()
+    activities = app.store.get(contact_id, Contact).activities
+    assert sorted(a["event_id"] for a in activities) == ["a1", "a2", "b1", "b2"]
+
+
 def test_engagement_and_spend_ids_are_separate_namespaces(app: Leadflow) -> None:
     assert app.spend.record([spend("x-1", "10")]).accepted == 1
     assert app.engagement.record([eng("x-1", "ivy@acme.com")]).accepted == 1
