@@ -147,6 +147,7 @@ def _load(raw: bytes | str | dict[str, Any]) -> dict[str, Any]:
         if size > MAX_RECORD_BYTES:
             # Before parsing: a large record costs nothing to refuse.
             raise _too_large(size)
+        made = strictjson.flaws_made()
         try:
             data = strictjson.loads(raw)
         except strictjson.JsonFlaw as e:
@@ -156,7 +157,8 @@ def _load(raw: bytes | str | dict[str, Any]) -> dict[str, Any]:
     if not isinstance(data, dict | strictjson.Flaw):
         raise InvalidRecord("record must be a JSON object")
     try:
-        strictjson.check(data)
+        if isinstance(raw, dict) or strictjson.needs_check(raw, made):
+            strictjson.check(data)
     except strictjson.JsonFlaw as e:
         raise InvalidRecord(f"record {e.reason}") from None
     assert isinstance(data, dict)

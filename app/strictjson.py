@@ -53,15 +53,24 @@ def _constant(_: str) -> Flaw:
     raise JsonFlaw(f"is not valid JSON: {_NON_FINITE.reason}")
 
 
+_made = 0  # markers made (the rare path): lets needs_check skip walking flawless values
+
+
+def _flaw(flaw: Flaw) -> Flaw:
+    global _made
+    _made += 1
+    return flaw
+
+
 def _float(text: str) -> float | Flaw:
     value = float(text)
-    return value if math.isfinite(value) else _OUT_OF_RANGE
+    return value if math.isfinite(value) else _flaw(_OUT_OF_RANGE)
 
 
 def _int(text: str) -> int | Flaw:
     # Checked before int(): Python refuses over 4,300 digits with a message for programmers.
     if len(text) - text.startswith("-") > MAX_INT_DIGITS:
-        return _LONG_INT
+        return _flaw(_LONG_INT)
     return int(text)
 
 
@@ -72,7 +81,9 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any] | Flaw:
     seen: set[str] = set()
     for key, _ in pairs:
         if key in seen:
-            return Flaw(f"has the key {key!r} twice" if _shown(key) else "has a key twice")
+            return _flaw(
+                Flaw(f"has the key {key!r} twice" if _shown(key) else "has a key twice")
+            )
         seen.add(key)
     raise AssertionError("unreachable: a dict shorter than its pairs has a repeated key")
 
@@ -109,6 +120,26 @@ def loads(raw: bytes | str) -> Any:
     except ValueError as e:
         # JSONDecodeError says where (line, column, char), never what.
         raise JsonFlaw(f"is not valid JSON: {str(e)[:200]}") from None
+
+
+def flaws_made() -> int:
+    """How many markers the parser has made in this process so far (see `needs_check`)."""
+    return _made
+
+
+def needs_check(raw: bytes | str, made_before: int) -> bool:
+    """Whether `check` can find anything in what `loads(raw)` returned, given `flaws_made()`
+    before it. Yes when a marker was made since (by any thread: a check in vain is safe), the
+    text has a `\\u` escape (in strict UTF-8 the only way to a NUL or a lone surrogate in a
+    string; a `str` given directly must be ASCII to say so) or more brackets than MAX_DEPTH.
+    Saves the walk for the usual record."""
+    if _made != made_before:
+        return True
+    if isinstance(raw, bytes):
+        return b"\\u" in raw or raw.count(b"{") + raw.count(b"[") > MAX_DEPTH
+    return (
+        not raw.isascii() or "\\u" in raw or raw.count("{") + raw.count("[") > MAX_DEPTH
+    )
 
 
 def _string_flaw(text: str) -> str | None:

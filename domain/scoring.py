@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from leadflow.domain.engagement import merge_profile
+from leadflow.domain.engagement import PROFILE_FIELDS
+
+_NO = object()  # a profile field not set yet (None is never stored)
 
 
 @dataclass(frozen=True)
@@ -73,14 +75,27 @@ def evaluate(touches: Iterable[Touch], policy: ScoringPolicy) -> ScoreResult:
     that event) first reached the threshold."""
     ordered: Sequence[Touch] = sorted(touches, key=lambda t: t.order_key)
     profile: dict[str, Any] = {}
-    stamps: dict[str, list[str]] = {}
     event_points = 0
     mql_at: datetime | None = None
     fit: dict[str, int] = {}
+    fit_points = 0
     for touch in ordered:
         event_points += touch.points
-        merge_profile(profile, stamps, dict(touch.person), touch.occurred_at, touch.event_id)
-        fit = {r.name: r.points for r in policy.fit_rules if r.matches(profile)}
-        if mql_at is None and event_points + sum(fit.values()) >= policy.mql_threshold:
+        # In (occurred_at, event_id) order each touch is the latest so far, so its non-null
+        # profile fields win (merge_profile's rule without the stamps); fit rules read only
+        # the profile, so they are evaluated again only when it changed.
+        changed = False
+        for name, value in touch.person.items():
+            if value is None or name not in PROFILE_FIELDS:
+                continue
+            current = profile.get(name, _NO)
+            # By type too: 1 == True == 1.0, but a fit rule reads str(value).
+            if current is _NO or current != value or type(current) is not type(value):
+                changed = True
+            profile[name] = value
+        if changed:
+            fit = {r.name: r.points for r in policy.fit_rules if r.matches(profile)}
+            fit_points = sum(fit.values())
+        if mql_at is None and event_points + fit_points >= policy.mql_threshold:
             mql_at = touch.occurred_at
-    return ScoreResult(score=event_points + sum(fit.values()), mql_at=mql_at, fit_points=fit)
+    return ScoreResult(score=event_points + fit_points, mql_at=mql_at, fit_points=fit)
