@@ -13,7 +13,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
+from eventsourcing.persistence import StoredEvent
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from kafka.partitioner.default import DefaultPartitioner, murmur2
@@ -137,16 +139,23 @@ class Relay:
         """Publishes the next batch; returns how many events it published."""
         assert self._producer is not None
         start = self.position
-        notifications = self._store.app.recorder.select_notifications(
-            start=start + 1, limit=self._s.batch_size
-        )
-        if not notifications:
+        # Raw rows: select_notifications would build a UUID and a Notification per event.
+        rows = self._store.stored_rows(start, self._s.batch_size)
+        if not rows:
             return 0
-        self._store.keys.prefetch(key_ids(n.state for n in notifications))
+        self._store.keys.prefetch(key_ids(bytes(row[4]) for row in rows))
         futures: list[Any] = []
         mapper = self._store.app.mapper
-        for n in notifications:
-            record = outbound_stored(n, n.id, mapper)
+        for position, originator_id, version, topic, state in rows:
+            stored = StoredEvent(
+                originator_id=(
+                    originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
+                ),
+                originator_version=version,
+                topic=topic,
+                state=bytes(state),
+            )
+            record = outbound_stored(stored, position, mapper)
             futures.append(
                 self._producer.send(
                     self._s.topics.events(record.topic_aggregate),
@@ -158,10 +167,11 @@ class Relay:
         self._producer.flush()
         for f in futures:
             f.get(timeout=60)  # raises if the broker did not acknowledge
-        self._store.side.set_position(self._s.name, notifications[-1].id)
-        self.published += len(notifications)
-        log.info("relay batch published", events=len(notifications), position=notifications[-1].id)
-        return len(notifications)
+        last = rows[-1][0]
+        self._store.side.set_position(self._s.name, last)
+        self.published += len(rows)
+        log.info("relay batch published", events=len(rows), position=last)
+        return len(rows)
 
     # --- the loop -------------------------------------------------------------------
 
