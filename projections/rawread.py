@@ -10,10 +10,7 @@ older class version to upcast, an unknown stored type) goes through the applicat
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
-from decimal import Decimal
+from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any
 from uuid import UUID
@@ -23,13 +20,13 @@ from eventsourcing.utils import resolve_topic
 
 from leadflow.infra.crypto import FIELDS, PII, Field, PersonalDataMapper, key_ids
 from leadflow.infra.store import Store
+from leadflow.infra.storedjson import DECODER, UnknownValue, uuid_text
 from leadflow.producers.envelope import envelope, to_json_value
 from leadflow.projections.handlers import PROJECTIONS, Envelope, Projection
 
 # (position, originator id as stored, originator version, topic, state)
 Row = tuple[Any, ...]
 _MARK = PII.encode()
-_CENT = Decimal("0.01")
 # The personal fields a read model keeps (erasure.PERSONAL_COLUMNS: rm_leads.email from the
 # capture, rm_accounts.name from the account's creation); only these are decrypted. Any other
 # encrypted field is left out as an erased person's is (null, `{}`, or gone when nested): no
@@ -54,43 +51,6 @@ def pages(store: Store, start: int, batch: int, *, lean: bool = True) -> Iterato
         position = rows[-1][0]
 
 
-class _Unknown(Exception):
-    """A stored value this decoder does not know: let the mapper decode the event."""
-
-
-def _z(iso: str) -> str:
-    """The CONTRACT's UTC text of a stored datetime. The store writes `isoformat()`, so a
-    UTC time is already canonical and only its offset changes (the common case, no parse)."""
-    if iso.endswith("+00:00") and iso[10:11] == "T" and len(iso) in (25, 32):
-        return iso[:-6] + "Z"
-    return datetime.fromisoformat(iso).astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _uuid_text(hex32: str) -> str:
-    h = hex32.lower()
-    if len(h) != 32:
-        return str(UUID(hex32))
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-_TYPES: dict[str, Callable[[str], str]] = {
-    "uuid_hex": _uuid_text,
-    "datetime_iso": _z,
-    "decimal_str": lambda d: f"{Decimal(d).quantize(_CENT)}",
-    "date_iso": lambda d: d,
-}
-
-
-def _hook(obj: dict[str, Any]) -> Any:
-    if len(obj) == 2 and "_type_" in obj and "_data_" in obj:
-        convert = _TYPES.get(obj["_type_"])
-        if convert is None:
-            raise _Unknown(obj["_type_"])
-        return convert(obj["_data_"])
-    return obj
-
-
-_decoder = json.JSONDecoder(object_hook=_hook)
 
 
 @cache
@@ -124,7 +84,7 @@ def needed(topic: str, state: bytes) -> bool:
 def text_id(originator_id: Any) -> str:
     """An aggregate id as the envelope has it, from the store's column (SQLite: 32 hex)."""
     if isinstance(originator_id, str) and len(originator_id) == 32:
-        return _uuid_text(originator_id)
+        return uuid_text(originator_id)
     return str(originator_id)
 
 
@@ -186,8 +146,8 @@ def decode(store: Store, row: Row) -> Envelope:
     if plain:
         try:
             # raw_decode: the store writes compact JSON, so no whitespace to skip around it.
-            state: dict[str, Any] = _decoder.raw_decode(state_bytes.decode("utf8"))[0]
-        except _Unknown:
+            state: dict[str, Any] = DECODER.raw_decode(state_bytes.decode("utf8"))[0]
+        except UnknownValue:
             pass
         else:
             aggregate_id = text_id(originator_id)
