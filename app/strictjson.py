@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from typing import Any
 
 MAX_DEPTH = 32
@@ -56,9 +57,13 @@ def _constant(_: str) -> Flaw:
 _made = 0  # markers made (the rare path): lets needs_check skip walking flawless values
 
 
+_made_lock = threading.Lock()
+
+
 def _flaw(flaw: Flaw) -> Flaw:
     global _made
-    _made += 1
+    with _made_lock:  # `+=` is not atomic across threads: a lost count could skip a check
+        _made += 1
     return flaw
 
 
