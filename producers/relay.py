@@ -12,13 +12,11 @@ import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
 from uuid import UUID
 
+from confluent_kafka import KafkaException
 from eventsourcing.persistence import StoredEvent
-from kafka import KafkaProducer
 from kafka.errors import KafkaError
-from kafka.partitioner.default import DefaultPartitioner, murmur2
 
 from leadflow.consumers.runtime import tune_gc
 from leadflow.infra.broker import ensure_topics
@@ -26,41 +24,13 @@ from leadflow.infra.crypto import key_ids
 from leadflow.infra.epoch import current_epoch
 from leadflow.infra.store import DATABASE_ERRORS, Store
 from leadflow.logs import get_logger
+from leadflow.producers.acked import AckedProducer, PublishFailed
 from leadflow.producers.stored import outbound_stored
 from leadflow.topics import Topics
 
 log = get_logger("leadflow.relay")
-
-
-class KeyHashCache(DefaultPartitioner):  # type: ignore[misc]
-    """The default partitioner (murmur2 of the key, so an aggregate keeps its partition),
-    remembering each key's hash: kafka-python's murmur2 is pure Python and an aggregate's
-    events come in runs. Bounded: cleared when full."""
-
-    def __init__(self, maxsize: int = 100_000) -> None:
-        super().__init__()
-        self._hashes: dict[bytes, int] = {}
-        self._maxsize = maxsize
-
-    def partition(
-        self,
-        topic: str,
-        key: Any,
-        serialized_key: bytes | None,
-        value: Any,
-        serialized_value: Any,
-        cluster: Any,
-    ) -> int:
-        if serialized_key is None:
-            return int(super().partition(topic, key, None, value, serialized_value, cluster))
-        hashed = self._hashes.get(serialized_key)
-        if hashed is None:
-            if len(self._hashes) >= self._maxsize:
-                self._hashes.clear()
-            hashed = self._hashes[serialized_key] = murmur2(serialized_key) & 0x7FFFFFFF
-        # KafkaProducer asks only for topics its metadata knows (it checks that first).
-        partitions = sorted(cluster.partitions_for_topic(topic))
-        return int(partitions[hashed % len(partitions)])
+# kafka-python (topics, the broker epoch) and librdkafka (publishing).
+KAFKA_ERRORS = (KafkaError, KafkaException, PublishFailed)
 
 
 @dataclass(frozen=True)
@@ -78,7 +48,7 @@ class Relay:
     def __init__(self, store: Store, settings: RelaySettings) -> None:
         self._store = store
         self._s = settings
-        self._producer: KafkaProducer | None = None
+        self._producer: AckedProducer | None = None
         self._last_marker_check = 0.0
         self.published = 0
 
@@ -89,25 +59,14 @@ class Relay:
         self._producer = self._new_producer()
         self.check_broker(force=True)
 
-    def _new_producer(self) -> KafkaProducer:
-        return KafkaProducer(
-            bootstrap_servers=self._s.bootstrap,
-            acks="all",
-            enable_idempotence=True,
-            # Every batch ends in flush(), which sends at once whatever lingers: a long linger
-            # only keeps the sender thread from being woken (a socket write each time) for
-            # every new partition batch while the batch is being encoded.
-            linger_ms=1000,
-            partitioner=KeyHashCache(),
-            batch_size=512 * 1024,
-            max_request_size=4 * 1024 * 1024,
-            retries=2**31 - 1,
-        )
+    def _new_producer(self) -> AckedProducer:
+        return AckedProducer(self._s.bootstrap)
 
     def _renew_producer(self) -> None:
         """An emptied broker no longer knows the idempotent producer's id."""
         if self._producer is not None:
             self._producer.close(timeout=5)
+        self._producer = None
         self._producer = self._new_producer()
 
     @property
@@ -144,8 +103,8 @@ class Relay:
         if not rows:
             return 0
         self._store.keys.prefetch(key_ids(bytes(row[4]) for row in rows))
-        futures: list[Any] = []
         mapper = self._store.app.mapper
+        producer = self._producer
         for position, originator_id, version, topic, state in rows:
             stored = StoredEvent(
                 originator_id=(
@@ -156,17 +115,11 @@ class Relay:
                 state=bytes(state),
             )
             record = outbound_stored(stored, position, mapper)
-            futures.append(
-                self._producer.send(
-                    self._s.topics.events(record.topic_aggregate),
-                    key=record.key,
-                    value=record.value,
-                    headers=record.headers,
-                )
+            producer.send(
+                self._s.topics.events(record.topic_aggregate), record.key, record.value,
+                record.headers,
             )
-        self._producer.flush()
-        for f in futures:
-            f.get(timeout=60)  # raises if the broker did not acknowledge
+        producer.acknowledge()  # raises unless the broker acknowledged every record
         last = rows[-1][0]
         self._store.side.set_position(self._s.name, last)
         self.published += len(rows)
@@ -185,13 +138,13 @@ class Relay:
                     if self.publish_batch() == 0:
                         self.check_broker()
                         stop.wait(self._s.idle_sleep)
-                except KafkaError as e:
+                except KAFKA_ERRORS as e:
                     # Nothing after the saved position counts as published: start a new
                     # producer, look at the broker again and go on from the position.
                     log.warning("publishing failed; retrying", error=type(e).__name__)
                     stop.wait(1.0)
                     self._renew_producer()
-                    with contextlib.suppress(KafkaError, *DATABASE_ERRORS):
+                    with contextlib.suppress(*KAFKA_ERRORS, *DATABASE_ERRORS):
                         self.check_broker(force=True)
                 except DATABASE_ERRORS as e:
                     # The database went away (restart, failover, a terminated connection):

@@ -11,13 +11,11 @@ from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
-from kafka.partitioner.default import DefaultPartitioner
 
 from leadflow.application.commands import CommandContext
 from leadflow.container import Leadflow
 from leadflow.domain.lead import Lead
 from leadflow.producers.envelope import _EVENT_NS, event_id, outbound
-from leadflow.producers.relay import KeyHashCache
 from leadflow.producers.stored import direct, outbound_stored
 from leadflow.schemas import parse_engagement, parse_spend
 
@@ -109,30 +107,3 @@ def test_event_id_is_uuid5_of_aggregate_and_version() -> None:
             expected = str(uuid5(_EVENT_NS, f"{aggregate}:{version}"))
             assert event_id(aggregate, version) == expected
             assert event_id(str(aggregate), version) == expected
-
-
-class Cluster:
-    """What a partitioner asks of kafka-python's ClusterMetadata."""
-
-    def __init__(self, partitions: dict[str, set[int]]) -> None:
-        self._partitions = partitions
-
-    def topics(self) -> set[str]:
-        return set(self._partitions)
-
-    def partitions_for_topic(self, topic: str) -> set[int]:
-        return self._partitions[topic]
-
-    def available_partitions_for_topic(self, topic: str) -> set[int]:
-        return self._partitions[topic]
-
-
-def test_the_relays_partitioner_picks_the_default_partition() -> None:
-    cluster = Cluster({"six": set(range(6)), "three": {0, 1, 2}, "odd": {0, 2, 5}})
-    ours, theirs = KeyHashCache(maxsize=50), DefaultPartitioner()
-    keys = [str(uuid4()).encode() for _ in range(300)]
-    for key in keys + keys:  # the second time from its memory (cleared when full, too)
-        for topic in ("six", "three", "odd"):
-            assert ours.partition(topic, key, key, b"v", b"v", cluster) == theirs.partition(
-                topic, key, key, b"v", b"v", cluster
-            )
