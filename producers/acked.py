@@ -1,25 +1,21 @@
 """The relay's Kafka producer: records go out in batches, and a batch counts as published
 only once the broker acknowledged every record of it.
 
-It runs on librdkafka (confluent-kafka) rather than kafka-python, which the rest of leadflow
-uses: kafka-python encodes, partitions and batches each record in Python (~20 µs a record,
-a quarter of the relay's CPU in the end-to-end benchmark), librdkafka does it in C threads.
-The partitioner is Java's (murmur2 of the key, as kafka-python's default): an aggregate keeps
-the partition earlier releases and other clients put it in, so its events stay in order.
+It runs on librdkafka (see `leadflow.infra.rdkafka` for why). The partitioner is Java's
+(murmur2 of the key, as kafka-python's default): an aggregate keeps the partition earlier
+releases and other clients put it in, so its events stay in order.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import cast
 
 from confluent_kafka import KafkaError, Message, Producer
 
+from leadflow.infra.rdkafka import client_config
 from leadflow.logs import get_logger
 
 log = get_logger("leadflow.relay")
-
-
 _Headers = list[tuple[str, str | bytes | None]]
 
 
@@ -27,42 +23,31 @@ class PublishFailed(Exception):
     """The broker did not acknowledge every record of a batch (in time)."""
 
 
-class _ToStructlog(logging.Handler):
-    """librdkafka's own log lines (connection failures, retries) into the process's log."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        log.warning("kafka client", level=record.levelname.lower(), detail=record.getMessage())
-
-
-_CLIENT_LOG = logging.getLogger("leadflow.relay.librdkafka")
-_CLIENT_LOG.propagate = False
-_CLIENT_LOG.addHandler(_ToStructlog())
-
-
 class AckedProducer:
     def __init__(self, bootstrap: str, ack_timeout: float = 60.0) -> None:
         self._timeout = ack_timeout
         self._failures: list[str] = []
         self._producer = Producer(
-            {
-                "bootstrap.servers": bootstrap,
-                "client.id": "leadflow-relay",
-                "enable.idempotence": True,
-                "acks": "all",
-                "partitioner": "murmur2_random",
-                # A batch ends in flush(), which sends whatever lingers at once.
-                "linger.ms": 100,
-                "batch.size": 1_000_000,
-                "message.max.bytes": 4 * 1024 * 1024,
-                "queue.buffering.max.messages": 1_000_000,
-                "message.timeout.ms": int(ack_timeout * 1000),
-                # Successes are known from flush() returning with nothing left in flight;
-                # a callback per record would cost the Python call librdkafka saves.
-                "delivery.report.only.error": True,
-                "on_delivery": self._delivered,
-                "error_cb": self._error,
-                "logger": _CLIENT_LOG,
-            }
+            client_config(
+                bootstrap,
+                "leadflow-relay",
+                **{
+                    "enable.idempotence": True,
+                    "acks": "all",
+                    "partitioner": "murmur2_random",
+                    # A batch ends in flush(), which sends whatever lingers at once.
+                    "linger.ms": 100,
+                    "batch.size": 1_000_000,
+                    "message.max.bytes": 4 * 1024 * 1024,
+                    "queue.buffering.max.messages": 1_000_000,
+                    "message.timeout.ms": int(ack_timeout * 1000),
+                    # Successes are known from flush() returning with nothing left in flight;
+                    # a callback per record would cost the Python call librdkafka saves.
+                    "delivery.report.only.error": True,
+                    "on_delivery": self._delivered,
+                    "error_cb": self._error,
+                },
+            )
         )
 
     def _delivered(self, err: KafkaError | None, msg: Message) -> None:

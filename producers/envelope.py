@@ -10,13 +10,25 @@ from decimal import Decimal
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+import orjson
+
 SCHEMA_VERSION = 1
 _EVENT_NS = uuid5(NAMESPACE_URL, "urn:leadflow:event")
 INTERNAL = {"originator_id", "originator_version", "timestamp", "originator_topic", "audit"}
 _EVENT_NS_BYTES = _EVENT_NS.bytes
 # Compact, not ASCII-escaped: what json.dumps(..., separators=(",", ":"), ensure_ascii=False)
-# makes, without building an encoder per record.
+# makes, without building an encoder per record. For what orjson refuses (an integer beyond
+# 64 bits in a sender's field, say).
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def to_json(env: dict[str, Any]) -> bytes:
+    """Compact UTF-8 JSON: orjson writes what the standard library's compact, non-ASCII-
+    escaped form writes (a float perhaps in a shorter notation), for less of the relay's CPU."""
+    try:
+        return orjson.dumps(env)
+    except orjson.JSONEncodeError:
+        return _JSON.encode(env).encode()
 
 
 def event_id(aggregate_id: UUID | str, version: int) -> str:
@@ -122,7 +134,7 @@ def record_of(env: dict[str, Any]) -> OutboundRecord:
     return OutboundRecord(
         topic_aggregate=env["aggregate_type"],
         key=env["aggregate_id"].encode(),
-        value=_JSON.encode(env).encode(),
+        value=to_json(env),
         headers=list(headers),
     )
 

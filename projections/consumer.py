@@ -8,19 +8,17 @@ lag can be watched from outside.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError
-from kafka.structs import OffsetAndMetadata
+import orjson
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from leadflow.consumers.runtime import tune_gc
 from leadflow.infra.epoch import EpochWatch, current_epoch
+from leadflow.infra.rdkafka import client_config
 from leadflow.infra.store import DATABASE_ERRORS, Store
 from leadflow.logs import get_logger
 from leadflow.projections import facts, schema
@@ -40,62 +38,77 @@ class ProjectionSettings:
     session_timeout_ms: int = 6000
 
 
-class _Seeker(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Runs on kafka-python's IO thread, where blocking calls are refused: it pauses new
-    partitions, and the poll loop seeks them to the stored offsets and resumes them."""
-
-    def __init__(self, owner: ProjectionConsumer) -> None:
-        self._owner = owner
-
-    def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
-        with self._owner._lock:
-            self._owner._unpositioned.difference_update(revoked)
-
-    def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
-        assert self._owner._consumer is not None
-        self._owner._consumer.pause(*assigned)
-        with self._owner._lock:
-            self._owner._unpositioned.update(assigned)
+Partition = tuple[str, int]
 
 
 class ProjectionConsumer:
+    """On librdkafka (see `leadflow.infra.rdkafka`). Its rebalance callbacks run inside
+    `consume()`, on this thread, so a new assignment starts at the stored offsets."""
+
     def __init__(self, store: Store, settings: ProjectionSettings) -> None:
         self._store = store
         self._s = settings
-        self._consumer: KafkaConsumer | None = None
+        self._consumer: Consumer | None = None
         self._epoch: str | None = None
         self.applied = 0
         self._names = schema.table_names()
-        self._lock = threading.Lock()
         self._epochs = EpochWatch(settings.bootstrap, settings.topics)
-        self._unpositioned: set[TopicPartition] = set()
+        self._assigned: set[Partition] = set()
+        # Assigned but paused until sought to the stored offsets (after a database error
+        # mid-batch, or a broker that restarted empty).
+        self._unpositioned: set[Partition] = set()
 
     def start(self) -> None:
         schema.create(self._store.side)
-        self._consumer = KafkaConsumer(
-            bootstrap_servers=self._s.bootstrap,
-            group_id=self._s.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=self._s.max_batch,
-            fetch_max_wait_ms=20,
-            session_timeout_ms=self._s.session_timeout_ms,
-            heartbeat_interval_ms=max(500, self._s.session_timeout_ms // 6),
-            max_poll_interval_ms=600_000,
+        self._consumer = Consumer(
+            client_config(
+                self._s.bootstrap,
+                "leadflow-projections",
+                **{
+                    "group.id": self._s.group_id,
+                    "enable.auto.commit": False,
+                    "auto.offset.reset": "earliest",
+                    "session.timeout.ms": self._s.session_timeout_ms,
+                    "heartbeat.interval.ms": max(500, self._s.session_timeout_ms // 6),
+                    "max.poll.interval.ms": 600_000,
+                    "fetch.wait.max.ms": 20,
+                    # Topics made after the subscription (a broker emptied) are found soon.
+                    "topic.metadata.refresh.interval.ms": 5000,
+                    "queued.max.messages.kbytes": 16 * 1024,
+                },
+            )
         )
-        self._consumer.subscribe(self._s.topics.domain_events, listener=_Seeker(self))
+        self._consumer.subscribe(
+            self._s.topics.domain_events,
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_revoke,
+        )
 
-    def _position_new_partitions(self) -> None:
-        assert self._consumer is not None
-        with self._lock:
-            new, self._unpositioned = self._unpositioned, set()
-        new &= set(self._consumer.assignment())
-        if new:
-            self.seek_to_stored(sorted(new))
-            self._consumer.resume(*new)
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._assigned = {(tp.topic, tp.partition) for tp in partitions}
+        self._unpositioned.clear()
+        try:
+            offsets = self._stored_offsets(self._assigned)
+        except DATABASE_ERRORS as e:
+            # Assigned paused, and sought to the stored offsets once the database answers.
+            log.warning("database unavailable; partitions wait", error=type(e).__name__)
+            consumer.assign(partitions)
+            consumer.pause(partitions)
+            self._unpositioned = set(self._assigned)
+            return
+        consumer.assign(
+            [TopicPartition(tp.topic, tp.partition, offsets[tp.topic, tp.partition])
+             for tp in partitions]
+        )  # fmt: skip
+        log.info("partitions assigned", count=len(partitions), epoch=self._epoch)
 
-    def seek_to_stored(self, assigned: Sequence[TopicPartition]) -> None:
-        assert self._consumer is not None
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        consumer.unassign()
+        self._assigned.clear()
+        self._unpositioned.clear()
+
+    def _stored_offsets(self, partitions: set[Partition]) -> dict[Partition, int]:
         self._epoch = current_epoch(self._s.bootstrap, self._s.topics)
         rows = self._store.side.query(
             "SELECT topic, partition_no, next_offset, epoch FROM {rm_positions} WHERE consumer = ?",
@@ -103,56 +116,84 @@ class ProjectionConsumer:
             self._names,
         )
         stored = {(t, int(p)): (int(o), e) for t, p, o, e in rows}
-        for tp in assigned:
-            offset, epoch = stored.get((tp.topic, tp.partition), (0, None))
+        offsets = {}
+        for tp in partitions:
+            offset, epoch = stored.get(tp, (0, None))
             # Offsets from another broker's life (an emptied broker) mean nothing here.
-            if self._epoch is None or epoch != self._epoch:
-                offset = 0
-            self._consumer.seek(tp, offset)
-        log.info("partitions assigned", count=len(assigned), epoch=self._epoch)
+            offsets[tp] = offset if self._epoch is not None and epoch == self._epoch else 0
+        return offsets
+
+    def rewind(self) -> None:
+        """Every assigned partition goes back to its stored offset before the next batch."""
+        assert self._consumer is not None
+        self._consumer.pause([TopicPartition(t, p) for t, p in self._assigned])
+        self._unpositioned |= self._assigned
+
+    def _position_unpositioned(self) -> None:
+        assert self._consumer is not None
+        if not self._unpositioned:
+            return
+        offsets = self._stored_offsets(self._unpositioned)
+        for (topic, partition), offset in sorted(offsets.items()):
+            try:
+                self._consumer.seek(TopicPartition(topic, partition, offset))
+            except KafkaException as e:  # not fetching yet: try again on the next round
+                log.info("seek deferred", topic=topic, partition=partition, error=str(e))
+                continue
+            self._consumer.resume([TopicPartition(topic, partition)])
+            self._unpositioned.discard((topic, partition))
+        log.info("partitions assigned", count=len(offsets), epoch=self._epoch)
 
     def run_once(self) -> int:
         assert self._consumer is not None
         if self._epochs.changed():
             # The broker restarted empty: stored offsets mean nothing in its new logs.
-            with self._lock:
-                self._unpositioned.update(self._consumer.assignment())
-        self._position_new_partitions()
-        polled = self._consumer.poll(timeout_ms=100, max_records=self._s.max_batch)
-        self._position_new_partitions()
-        records = [r for batch in polled.values() for r in batch]
+            self.rewind()
+        self._position_unpositioned()
+        polled = self._consumer.consume(self._s.max_batch, timeout=0.1)
+        records: list[Message] = []
+        for m in polled:
+            if m.error() is not None:
+                log.warning("fetch error", error=str(m.error()))
+            elif (m.topic(), m.partition()) not in self._unpositioned:
+                records.append(m)
         if not records:
             return 0
         started = time.perf_counter()
-        last: dict[TopicPartition, int] = {}
+        last: dict[Partition, int] = {}
         touched: set[str] = set()
         with self._store.side.transaction(self._names) as tx:
             batch = Batch(tx)
             for r in records:
                 try:
-                    envelope: dict[str, Any] = json.loads(r.value)
-                except (ValueError, TypeError):
+                    envelope: dict[str, Any] = orjson.loads(r.value() or b"")
+                except orjson.JSONDecodeError:
                     log.error(
-                        "skipping a record that is not an envelope", topic=r.topic, offset=r.offset
+                        "skipping a record that is not an envelope",
+                        topic=r.topic(),
+                        offset=r.offset(),
                     )
                 else:
                     lead = batch.apply(envelope)
                     if lead is not None:
                         touched.add(lead)
-                last[TopicPartition(r.topic, r.partition)] = r.offset + 1
+                last[cast(str, r.topic()), cast(int, r.partition())] = cast(int, r.offset()) + 1
             batch.flush()
             facts.refresh(tx, touched, self._store.side.dialect)
-            for tp, next_offset in last.items():
+            for (topic, partition), next_offset in last.items():
                 tx.execute(
                     "INSERT INTO {rm_positions} (consumer, topic, partition_no, next_offset,"
                     " epoch) VALUES (?, ?, ?, ?, ?) ON CONFLICT (consumer, topic, partition_no)"
                     " DO UPDATE SET next_offset = excluded.next_offset, epoch = excluded.epoch",
-                    (self._s.group_id, tp.topic, tp.partition, next_offset, self._epoch),
+                    (self._s.group_id, topic, partition, next_offset, self._epoch),
                 )
         try:
             # Only for lag watching: the positions that count are in the database.
-            self._consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in last.items()})
-        except KafkaError as e:
+            self._consumer.commit(
+                offsets=[TopicPartition(t, p, o) for (t, p), o in last.items()],
+                asynchronous=False,
+            )
+        except KafkaException as e:
             log.warning("offset commit failed", error=type(e).__name__)
         self.applied += len(records)
         log.info(
@@ -176,16 +217,12 @@ class ProjectionConsumer:
                     # offsets and go on once the database answers again.
                     log.warning("database unavailable; retrying", error=type(e).__name__)
                     stop.wait(1.0)
-                    assert self._consumer is not None
-                    assigned = self._consumer.assignment()
-                    self._consumer.pause(*assigned)
-                    with self._lock:
-                        self._unpositioned.update(assigned)
+                    self.rewind()
         finally:
             self.close()
             log.info("projection consumer stopped", applied=self.applied)
 
     def close(self) -> None:
         if self._consumer is not None:
-            self._consumer.close(autocommit=False)
+            self._consumer.close()
             self._consumer = None

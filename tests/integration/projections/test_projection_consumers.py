@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import TopicPartition
+from eventsourcing.persistence import OperationalError
 
 from leadflow.config import load_config
 from leadflow.container import Leadflow, build
@@ -131,8 +131,7 @@ def test_a_live_consumer_builds_the_tables_a_rebuild_builds(
         # Everything delivered again (its positions lost, so it seeks to 0): no change.
         with app.store.side.transaction({"rm_positions": "leadflow_rm_positions"}) as tx:
             tx.execute("DELETE FROM {rm_positions} WHERE consumer = ?", (group,))
-        consumer.seek_to_stored(
-            [TopicPartition(t, p) for t in topics.domain_events for p in range(3)])
+        consumer.rewind()
         wait_until("the re-delivery", applied(published))
         assert consumer.applied == 2 * published
     finally:
@@ -140,6 +139,46 @@ def test_a_live_consumer_builds_the_tables_a_rebuild_builds(
     again = dump(app.store.side)
     assert again == live, diff(again, live)
     assert stored_positions(app, group) == published == stored_events(app)
+    equals_rebuild(app, ref)
+
+
+def test_partitions_wait_for_their_stored_offsets_while_the_database_is_away(
+    store_app: Leadflow, kafka_bootstrap: str, topics: Topics,
+    unique_name: Callable[[str], str],
+) -> None:
+    """Assigned while the positions cannot be read: nothing is applied from Kafka's own
+    offsets; once the database answers, each partition starts at its stored offset."""
+    app = store_app
+    ref = history(app, 103)
+    published = drain(relay_for(app, kafka_bootstrap, topics))
+    consumer = ProjectionConsumer(
+        app.store, ProjectionSettings(kafka_bootstrap, topics, unique_name("projections")))
+    real = consumer._stored_offsets
+    away: list[float] = []  # when the first read failed
+
+    def stored_offsets(partitions: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        if not away:
+            away.append(time.monotonic())
+        if time.monotonic() < away[0] + 3.0:
+            raise OperationalError("disk I/O error")
+        return real(partitions)
+
+    consumer._stored_offsets = stored_offsets  # type: ignore[method-assign]
+    stop = threading.Event()
+    runner = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+    runner.start()
+    try:
+        wait_until("the assignment", lambda: bool(away), timeout=180)
+        while time.monotonic() < away[0] + 3.0:
+            assert consumer.applied == 0, "applied before the stored offsets were known"
+            time.sleep(0.05)
+        wait_until("the projections", lambda: consumer.applied >= published)
+        assert consumer.applied == published
+    finally:
+        stop.set()
+        runner.join(30)
+    assert not runner.is_alive()
+    assert stored_positions(app, consumer._s.group_id) == published
     equals_rebuild(app, ref)
 
 
