@@ -144,13 +144,25 @@ class ProjectionConsumer:
             self._unpositioned.discard((topic, partition))
         log.info("partitions assigned", count=len(offsets), epoch=self._epoch)
 
+    def _poll(self) -> list[Message]:
+        """What is fetched already, else the first record within 0.1 s and what came with
+        it: consume(n, timeout) waits for n records or the whole timeout, which at a low rate
+        would add the timeout to every record's latency."""
+        assert self._consumer is not None
+        polled = self._consumer.consume(self._s.max_batch, timeout=0)
+        if not polled:
+            polled = self._consumer.consume(1, timeout=0.1)
+            if polled:
+                polled += self._consumer.consume(self._s.max_batch - 1, timeout=0)
+        return polled
+
     def run_once(self) -> int:
         assert self._consumer is not None
         if self._epochs.changed():
             # The broker restarted empty: stored offsets mean nothing in its new logs.
             self.rewind()
         self._position_unpositioned()
-        polled = self._consumer.consume(self._s.max_batch, timeout=0.1)
+        polled = self._poll()
         records: list[Message] = []
         for m in polled:
             if m.error() is not None:
