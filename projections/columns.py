@@ -36,6 +36,10 @@ _FILL = {
     **{c: 0 for c in ("revenue", "unq", "highest", "month", *KEYS)},
 }
 _PAGE = 25_000
+# A sync finding more changed rows than this (and than an eighth of the leads) loads
+# everything again, a page at a time in bulk: cheaper than lead by lead, and it never holds
+# more than a page of rows (an API idle through a large ingest once took them all at once).
+RELOAD_AT = 10_000
 _SELECT = (
     "SELECT lead_id, n, "
     # Named: PostgreSQL rows come as mappings by column name.
@@ -106,7 +110,7 @@ class Columns:
                 self._reset(generation)
                 self._load_all(side, names)
             elif stamp != self.stamp:
-                self._apply(side.query(_SELECT + " WHERE stamp > ?", (self.stamp,), names))
+                self._catch_up(side, names)
             else:
                 return
             self.stamp = stamp
@@ -115,6 +119,26 @@ class Columns:
             again = side.query("SELECT generation FROM {rm_facts_clock}", (), names)
             if again and again[0][0] == generation:
                 return
+
+    def _catch_up(self, side: SideTables, names: dict[str, str]) -> None:
+        """The rows stamped after the last sync, a page at a time. A row stamped again while
+        this pages may be missed here, but then its stamp is after the clock's read by
+        `sync`, so the next sync takes it."""
+        rows = side.query(
+            "SELECT COUNT(*) FROM {rm_lead_facts} WHERE stamp > ?", (self.stamp,), names
+        )
+        if int(rows[0][0]) > max(RELOAD_AT, self.size // 8):
+            self._reset(self.generation)
+            self._load_all(side, names)
+            return
+        after = -1
+        while rows := side.query(
+            _SELECT + " WHERE stamp > ? AND n > ? ORDER BY n LIMIT ?",
+            (self.stamp, after, _PAGE),
+            names,
+        ):
+            self._apply(rows)
+            after = int(rows[-1][1])
 
     def _load_all(self, side: SideTables, names: dict[str, str]) -> None:
         rows = side.query("SELECT next_n FROM {rm_facts_clock}", (), names)

@@ -86,13 +86,16 @@ def _state(cols: Columns, as_of: int) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("fold", [False, True])
+@pytest.mark.parametrize(
+    ("fold", "page", "step"), [(False, 25_000, 5), (True, 25_000, 5), (False, 2, 40)]
+)
 def test_columns_synced_batch_by_batch_equal_columns_loaded_at_once(
-    app: Leadflow, fold: bool, monkeypatch: pytest.MonkeyPatch
+    app: Leadflow, fold: bool, page: int, step: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Histories kept in the tail (leads changed since the load), or folded into the bulk at
-    every sync."""
+    every sync; the rows changed in `step` events read in one page or in pages of two."""
     monkeypatch.setattr(timelines.Timeline, "_due", lambda self: fold and bool(self.tail))
+    monkeypatch.setattr(columns_module, "_PAGE", page)
     play(app, random_plan(RandomPick(61), people=(10, 14), ops=(150, 180)))
     suffix = "_synced"
     schema.create(app.store.side, suffix)
@@ -102,7 +105,7 @@ def test_columns_synced_batch_by_batch_equal_columns_loaded_at_once(
     recorder = app.store.app.recorder
     real = recorder.select_notifications
     synced, position, steps = Columns(), 0, 0
-    while upto := [n.id for n in real(start=position + 1, limit=5)]:
+    while upto := [n.id for n in real(start=position + 1, limit=step)]:
         # The store as it was when its first `upto[-1]` events were stored.
         def bounded(start: int, limit: int, upto: int = upto[-1], **kw: Any) -> Any:
             return [n for n in real(start=start, limit=limit, **kw) if n.id <= upto]
@@ -114,12 +117,64 @@ def test_columns_synced_batch_by_batch_equal_columns_loaded_at_once(
         steps += 1
     at_once = Columns()
     at_once.sync(app.store.side)
-    assert steps > 20 and synced.size == at_once.size > 0
+    assert steps * step > 100 and synced.size == at_once.size > 0
     histories = len(synced.owner_history.tail) + len(synced.status_history.tail)
     assert (histories == 0) == fold
     for as_of in (T0 - timedelta(days=1), T0 + timedelta(days=DAYS // 2), datetime.now(UTC)):
         assert _state(synced, micros(as_of)) == _state(at_once, micros(as_of))
     schema.drop(app.store.side, suffix)
+
+
+def test_a_sync_after_many_changes_loads_everything_again(
+    app: Leadflow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Columns loaded early, then more changed rows than RELOAD_AT: one full load (in pages
+    of three), equal to columns loaded at once, and not a catch-up lead by lead."""
+    play(app, random_plan(RandomPick(67), people=(10, 14), ops=(150, 180)))
+    suffix = "_reload"
+    schema.create(app.store.side, suffix)
+    names = schema.table_names(suffix)
+    monkeypatch.setattr(columns_module, "table_names", lambda: names)
+    monkeypatch.setattr(columns_module, "RELOAD_AT", 5)
+    monkeypatch.setattr(columns_module, "_PAGE", 3)
+    types = tuple(rebuild_module.MODEL_OF)
+    recorder = app.store.app.recorder
+    real = recorder.select_notifications
+
+    def first(start: int, limit: int, **kw: Any) -> Any:
+        return [n for n in real(start=start, limit=limit, **kw) if n.id <= 10]
+
+    monkeypatch.setattr(recorder, "select_notifications", first)
+    position, _ = rebuild_module._project(app.store, names, types, 0)
+    monkeypatch.setattr(recorder, "select_notifications", real)
+    synced = Columns()
+    synced.sync(app.store.side)
+    early = synced.size
+    rebuild_module._project(app.store, names, types, position)
+    loads: list[int] = []
+    load_all = Columns._load_all
+
+    def counted(cols: Columns, *args: Any) -> None:
+        loads.append(1)
+        load_all(cols, *args)
+
+    monkeypatch.setattr(Columns, "_load_all", counted)
+    monkeypatch.setattr(Columns, "_apply", _no_lead_by_lead(Columns._apply))
+    synced.sync(app.store.side)
+    assert loads == [1] and 0 < early < synced.size
+    at_once = Columns()
+    at_once.sync(app.store.side)
+    for as_of in (T0 + timedelta(days=DAYS // 2), datetime.now(UTC)):
+        assert _state(synced, micros(as_of)) == _state(at_once, micros(as_of))
+    schema.drop(app.store.side, suffix)
+
+
+def _no_lead_by_lead(apply: Any) -> Any:
+    def only_bulk(cols: Columns, rows: Any, bulk: bool = False) -> None:
+        assert bulk, "caught up lead by lead"
+        apply(cols, rows, bulk)
+
+    return only_bulk
 
 
 def _month_start(value: datetime) -> datetime:
